@@ -1,0 +1,27 @@
+# Two entry points for a newcomer: `make plan` and `make test`. Both create .venv on first
+# use and reinstall only when pyproject.toml changes (the stamp file is keyed on its hash).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
+STACK ?= dev
+
+.PHONY: plan test setup clean
+
+plan: $(STAMP)
+	$(PY) -m odoo_platform plan --stack $(STACK)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+clean:
+	rm -rf out

@@ -1,0 +1,285 @@
+"""The estate model: what a platform team writes under `odoo-platform:` in a stack file.
+
+The six keys `cloud`, `region`, `environment`, `tenancy`, `image` and `tenants` are a
+contract other tools rely on; everything else has defaults a team can override.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from odoo_platform.errors import EstateConfigError
+from odoo_platform.tiers import DEFAULT_TIER_CATALOGUE, TierSpec
+
+CONFIG_NAMESPACE = "odoo-platform"
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+FQDN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DIGEST_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
+TAGGED_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
+ODOO_VERSION_IN_TAG = re.compile(r":(\d{2})(\.\d)?(?:[-@.]|$)")
+
+
+class Cloud(str, Enum):
+    AZURE = "azure"
+    AWS = "aws"
+
+
+class Environment(str, Enum):
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class Tenancy(str, Enum):
+    MULTI_TENANT = "multi-tenant"
+    DEDICATED = "dedicated"
+    HYBRID = "hybrid"
+
+
+class Isolation(str, Enum):
+    SHARED = "shared"
+    DEDICATED = "dedicated"
+
+
+class _Model(BaseModel):
+    """Stack files use Pulumi's camelCase keys; Python code uses snake_case attributes."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+
+class Tenant(_Model):
+    name: str = Field(description="DNS-1123 label, at most 30 characters; names the namespace and database.")
+    tier: Annotated[int, Field(ge=1, le=3, description="Service tier 1 (critical) to 3 (standard).")]
+    users: Annotated[int, Field(ge=1, le=5000, description="Concurrent users; drives Odoo workers and sizing.")]
+    hostname: str = Field(description="Public FQDN the tenant's Odoo answers on.")
+    isolation: Optional[Isolation] = Field(
+        default=None,
+        description="shared or dedicated; defaults from the estate's tenancy model.",
+    )
+    ring: str = Field(default="broad", description="Release ring the tenant belongs to.")
+    cost_centre: Optional[str] = Field(default=None, description="Cost centre charged for this tenant.")
+
+    @field_validator("name")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if len(value) > 30:
+            raise ValueError(f"{value!r} is longer than 30 characters (shorten it)")
+        if not DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a DNS label (use lowercase letters, digits and '-')")
+        return value
+
+    @field_validator("hostname")
+    @classmethod
+    def _fqdn(cls, value: str) -> str:
+        labels = value.split(".")
+        if len(value) > 253 or len(labels) < 2 or not all(FQDN_LABEL.match(label) for label in labels):
+            raise ValueError(
+                f"{value!r} is not a fully qualified domain name (use lowercase labels separated by dots, e.g. erp.example.com)"
+            )
+        return value
+
+    @field_validator("ring")
+    @classmethod
+    def _ring_label(cls, value: str) -> str:
+        if not DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a ring name (use lowercase letters, digits and '-')")
+        return value
+
+
+class PostgresSettings(_Model):
+    version: Annotated[int, Field(ge=14, le=17)] = 16
+    max_connections: Annotated[int, Field(ge=50, le=5000)] = 800
+    reserved_connections: Annotated[int, Field(ge=5, le=500)] = 50
+    storage_gb: Annotated[int, Field(ge=32, le=16384)] = 128
+
+
+class Window(_Model):
+    """A weekly window in the estate's time zone, e.g. Sunday 02:00 for 4 hours."""
+
+    day_of_week: Annotated[int, Field(ge=0, le=6, description="0 is Sunday.")] = 0
+    start_hour: Annotated[int, Field(ge=0, le=23)] = 2
+    duration_hours: Annotated[int, Field(ge=1, le=12)] = 4
+
+
+class Estate(_Model):
+    cloud: Cloud
+    region: str
+    environment: Environment
+    tenancy: Tenancy
+    image: str
+    tenants: Annotated[list[Tenant], Field(min_length=1)]
+    owner: str = Field(default="platform-team", description="Team accountable for the estate (tagged on every resource).")
+    cost_centre: str = Field(default="hosting", description="Default cost centre for shared services.")
+    time_zone: str = Field(default="UTC", description="IANA time zone for windows and schedules.")
+    maintenance_window: Window = Window()
+    postgres: PostgresSettings = PostgresSettings()
+    tiers: dict[int, TierSpec] = Field(default_factory=lambda: dict(DEFAULT_TIER_CATALOGUE))
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9-]{2,30}$", value):
+            raise ValueError(f"{value!r} is not a region name (use the cloud's region id, e.g. westeurope or eu-central-1)")
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image_reference(cls, value: str) -> str:
+        if not (DIGEST_IMAGE.match(value) or TAGGED_IMAGE.match(value)):
+            raise ValueError(f"{value!r} is not an image reference (use registry/repo:tag or registry/repo@sha256:<64 hex>)")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (use e.g. Europe/Brussels or UTC)") from None
+        return value
+
+    @field_validator("tiers", mode="before")
+    @classmethod
+    def _merge_tier_overrides(cls, value: object) -> object:
+        # A stack file overrides single fields of a tier; the rest comes from the catalogue.
+        if not isinstance(value, dict):
+            return value
+        merged: dict[int, object] = {t: spec.model_dump() for t, spec in DEFAULT_TIER_CATALOGUE.items()}
+        for key, override in value.items():
+            tier = int(key) if str(key).isdigit() else key
+            if tier not in merged or not isinstance(override, dict):
+                merged[tier] = override
+            else:
+                base = dict(merged[tier])  # type: ignore[arg-type]
+                base.update({_snake(k): v for k, v in override.items()})
+                merged[tier] = base
+        return merged
+
+    @model_validator(mode="after")
+    def _estate_rules(self) -> "Estate":
+        if self.environment in (Environment.STAGING, Environment.PROD) and not DIGEST_IMAGE.match(self.image):
+            raise _FieldError(
+                "image",
+                f"{self.image!r} is a tag; {self.environment.value} needs an image pinned by digest (use repo@sha256:<64 hex>)",
+            )
+        seen_names: dict[str, int] = {}
+        seen_hosts: dict[str, int] = {}
+        for index, tenant in enumerate(self.tenants):
+            if tenant.name in seen_names:
+                raise _FieldError(
+                    f"tenants[{index}].name",
+                    f"{tenant.name!r} is already used by tenants[{seen_names[tenant.name]}] (tenant names must be unique)",
+                )
+            if tenant.hostname in seen_hosts:
+                raise _FieldError(
+                    f"tenants[{index}].hostname",
+                    f"{tenant.hostname!r} is already used by tenants[{seen_hosts[tenant.hostname]}] (hostnames must be unique)",
+                )
+            seen_names[tenant.name] = index
+            seen_hosts[tenant.hostname] = index
+            if tenant.tier not in self.tiers:
+                raise _FieldError(f"tenants[{index}].tier", f"tier {tenant.tier} is not in the tier catalogue (use one of {sorted(self.tiers)})")
+            expected = _isolation_for(self.tenancy)
+            if expected is not None and tenant.isolation not in (None, expected):
+                raise _FieldError(
+                    f"tenants[{index}].isolation",
+                    f"{tenant.isolation.value!r} contradicts tenancy {self.tenancy.value!r} "
+                    f"(use {expected.value!r} or set tenancy to 'hybrid')",
+                )
+            if self.tenancy is Tenancy.HYBRID and tenant.isolation is None:
+                raise _FieldError(
+                    f"tenants[{index}].isolation",
+                    "is required in a hybrid estate (set it to 'shared' or 'dedicated')",
+                )
+        return self
+
+    def isolation_of(self, tenant: Tenant) -> Isolation:
+        return tenant.isolation or _isolation_for(self.tenancy) or Isolation.SHARED
+
+    def tier(self, tenant: Tenant) -> TierSpec:
+        return self.tiers[tenant.tier]
+
+    def tenant(self, name: str) -> Tenant:
+        for tenant in self.tenants:
+            if tenant.name == name:
+                return tenant
+        known = ", ".join(t.name for t in self.tenants)
+        raise EstateConfigError(f"tenant {name!r} is not in this estate (known tenants: {known})")
+
+    @property
+    def pinned_by_digest(self) -> bool:
+        return bool(DIGEST_IMAGE.match(self.image))
+
+    @property
+    def odoo_major_version(self) -> int:
+        """Odoo's major version from the image tag; digests without a tag are assumed current (17)."""
+        found = ODOO_VERSION_IN_TAG.search(self.image.split("@")[0])
+        return int(found.group(1)) if found else 17
+
+
+def _isolation_for(tenancy: Tenancy) -> Optional[Isolation]:
+    return {Tenancy.MULTI_TENANT: Isolation.SHARED, Tenancy.DEDICATED: Isolation.DEDICATED}.get(tenancy)
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+class _FieldError(ValueError):
+    """Raised inside model validators so the error names a path other than the one validated."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def parse_estate(raw: dict[str, object]) -> Estate:
+    """Validate raw config (keys without the `odoo-platform:` prefix) into an Estate."""
+    from pydantic import ValidationError
+
+    try:
+        return Estate.model_validate(raw)
+    except ValidationError as exc:
+        raise EstateConfigError(_one_line(exc, raw)) from None
+
+
+def _one_line(exc: "ValidationError", raw: dict[str, object]) -> str:  # type: ignore[name-defined]  # noqa: F821
+    errors = exc.errors()
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, _FieldError):
+        return f"{cause.path}: {cause.message}{more}"
+    path = _format_path(first["loc"])
+    kind = first["type"]
+    if kind == "missing":
+        return f"{path or 'config'}: is required (add {CONFIG_NAMESPACE}:{first['loc'][0]} to the stack file){more}"
+    if kind == "extra_forbidden":
+        return f"{path}: is not a known setting (remove it or check its spelling against the README){more}"
+    message = str(cause) if cause is not None else first["msg"]
+    if kind in ("enum", "literal_error"):
+        message = f"{first['input']!r} is not allowed ({first['msg'][0].lower()}{first['msg'][1:]})"
+    elif kind.startswith(("greater_than", "less_than", "int_", "string_", "too_short", "too_long", "list_", "dict_", "bool_")):
+        message = f"{first['input']!r}: {first['msg'][0].lower()}{first['msg'][1:]} (change the value)"
+    return f"{path or 'config'}: {message}{more}"
+
+
+def _format_path(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path

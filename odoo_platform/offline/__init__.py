@@ -1,0 +1,1 @@
+"""The offline path: the real program under the SDK's mocks, recorded into a plan."""

@@ -1,0 +1,156 @@
+"""The plan document: what people, tests, policy packs and governance tools read.
+
+Secrets never leave the engine: every value Pulumi marks secret is replaced by "[secret]"
+before anything is written or printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from odoo_platform.offline.engine import Recording
+from odoo_platform.offline.recorder import Registration
+from odoo_platform.offline.stackfiles import SECRET_PLACEHOLDER, StackConfig
+
+PLAN_VERSION = 1
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+KUBERNETES_OBJECT_ORDER = (
+    "Namespace",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ResourceQuota",
+    "LimitRange",
+    "NetworkPolicy",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Service",
+)
+
+
+def clean_value(value: Any) -> Any:
+    """Mask secrets, restore integers (the wire format turns every number into a float) and
+    sort mapping keys so that two plans of the same program compare equal."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
+            return SECRET_PLACEHOLDER
+        return {key: clean_value(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [clean_value(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def tenant_of(resource: dict[str, Any], tenants: set[str]) -> str | None:
+    """The tenant a resource belongs to, from its labels/tags or its component ancestry name."""
+    inputs = resource["inputs"]
+    labels = (inputs.get("metadata") or {}).get("labels") or {}
+    tags = inputs.get("tags") if isinstance(inputs.get("tags"), dict) else {}
+    for candidate in (labels.get("odoo-platform.io/tenant"), tags.get("tenant")):
+        if candidate in tenants:
+            return candidate
+    return None
+
+
+def build_plan(recording: Recording, config: StackConfig) -> dict[str, Any]:
+    resources = sorted((_resource(r) for r in recording.registrations), key=lambda r: r["urn"])
+    return {
+        "version": PLAN_VERSION,
+        "stack": recording.stack,
+        "project": recording.project,
+        "config": config.masked(),
+        "outputs": clean_value(recording.stack_outputs),
+        "resources": resources,
+    }
+
+
+def _resource(registration: Registration) -> dict[str, Any]:
+    return {
+        "urn": registration.urn,
+        "type": registration.type,
+        "name": registration.name,
+        "parent": registration.parent,
+        "inputs": clean_value(registration.inputs),
+        "protect": registration.protect,
+        "retainOnDelete": registration.retain_on_delete,
+        "dependsOn": registration.depends_on,
+        "component": not registration.custom,
+    }
+
+
+def kubernetes_objects(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every Kubernetes object of the plan as it would be applied (Helm releases are not objects)."""
+    objects = []
+    for resource in plan["resources"]:
+        inputs = resource["inputs"]
+        if resource["component"] or not resource["type"].startswith("kubernetes:") or "kind" not in inputs:
+            continue
+        ordered = {key: inputs[key] for key in ("apiVersion", "kind", "metadata") if key in inputs}
+        ordered.update({key: value for key, value in inputs.items() if key not in ordered})
+        objects.append(ordered)
+    rank = {kind: index for index, kind in enumerate(KUBERNETES_OBJECT_ORDER)}
+    return sorted(
+        objects,
+        key=lambda o: (rank.get(o["kind"], len(rank)), o["metadata"].get("namespace", ""), o["metadata"].get("name", "")),
+    )
+
+
+def write_plan(plan: dict[str, Any], out_dir: Path) -> None:
+    """Write plan.json and manifests.yaml atomically: a new directory renamed over the old one."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (staging / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=False) + "\n")
+        (staging / "manifests.yaml").write_text(
+            yaml.safe_dump_all(kubernetes_objects(plan), sort_keys=False, default_flow_style=False)
+        )
+        _replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(new, target)
+        return
+    retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.rename(target, retired)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def summary(plan: dict[str, Any]) -> str:
+    custom = [r for r in plan["resources"] if not r["component"]]
+    tenants = set((plan["outputs"].get("tenants") or {}).keys())
+    by_type = Counter(r["type"] for r in custom)
+    by_tenant = Counter(tenant_of(r, tenants) or "(shared)" for r in custom)
+    protected = sum(1 for r in custom if r["protect"])
+    components = len(plan["resources"]) - len(custom)
+    lines = [
+        f"stack {plan['stack']}: {len(custom)} resources in {components} components, "
+        f"{protected} protected from delete/replace",
+        "",
+        "resources by type:",
+        *(f"  {count:5d}  {kind}" for kind, count in sorted(by_type.items())),
+        "",
+        "resources by tenant:",
+        *(f"  {count:5d}  {tenant}" for tenant, count in sorted(by_tenant.items())),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Shared fixtures: run the real program under mocks for any estate a test writes."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from odoo_platform.offline.engine import run_program
+from odoo_platform.offline.plan import build_plan
+from odoo_platform.offline.stackfiles import load_project, read_stack_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACTS = ROOT / "tests" / "contracts"
+
+DIGEST = "registry.example.com/odoo/odoo@sha256:" + "ab" * 32
+
+BASE_ESTATE: dict[str, Any] = {
+    "cloud": "azure",
+    "region": "westeurope",
+    "environment": "dev",
+    "tenancy": "multi-tenant",
+    "image": "odoo:17.0",
+    "tenants": [
+        {"name": "acme", "tier": 2, "users": 25, "hostname": "acme.erp.example.com"},
+        {"name": "globex", "tier": 3, "users": 8, "hostname": "globex.erp.example.com"},
+    ],
+}
+
+
+def estate(**changes: Any) -> dict[str, Any]:
+    """A valid estate with top-level keys replaced."""
+    document = copy.deepcopy(BASE_ESTATE)
+    document.update(copy.deepcopy(changes))
+    return document
+
+
+def write_stack(path: Path, config: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump({"config": {f"odoo-platform:{k}": v for k, v in config.items()}}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def project():
+    return load_project(ROOT)
+
+
+@pytest.fixture
+def plan_for(project, tmp_path) -> Callable[..., dict[str, Any]]:
+    """Plan an estate in-process, exactly as `odoo-platform plan --config` does."""
+
+    def _plan(config: dict[str, Any], stack: str = "test") -> dict[str, Any]:
+        stack_config = read_stack_config(project, write_stack(tmp_path / f"Pulumi.{stack}.yaml", config))
+        recording = run_program(project, stack, stack_config, region=config["region"])
+        return build_plan(recording, stack_config)
+
+    return _plan
+
+
+def resources_of(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_]
+
+
+def by_name(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in plan["resources"]}

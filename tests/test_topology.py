@@ -1,0 +1,47 @@
+"""Sizing and placement, without Pulumi: Odoo's rules of thumb and the connection budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from odoo_platform.config import parse_estate
+from odoo_platform.errors import EstateConfigError
+from odoo_platform.sizing import LIMIT_MEMORY_HARD_MIB, size_odoo
+from odoo_platform.topology import plan_estate
+from tests.conftest import estate
+
+
+@pytest.mark.parametrize(
+    ("users", "workers", "pods", "workers_per_pod"),
+    [(3, 2, 2, 1), (25, 5, 2, 3), (60, 10, 2, 5), (120, 20, 4, 5)],
+)
+def test_workers_follow_six_users_per_worker_and_two_cpu_plus_one(users, workers, pods, workers_per_pod):
+    sizing = size_odoo(users, replicas_min=2, replicas_max=6, field="tenants[0].users")
+    assert sizing.workers_total == workers
+    assert sizing.web_replicas_min == pods
+    assert sizing.workers_per_pod == workers_per_pod
+    cores = sizing.cpu_limit_millis // 1000
+    assert sizing.workers_per_pod <= 2 * cores + 1
+    assert sizing.memory_limit_mib >= sizing.workers_per_pod * LIMIT_MEMORY_HARD_MIB
+
+
+def test_impossible_sizing_is_a_config_error():
+    with pytest.raises(EstateConfigError, match=r"tenants\[0\]\.users: 5000 concurrent users need 167 web pods"):
+        plan_estate(parse_estate(estate(tenants=[{"name": "huge", "tier": 1, "users": 5000, "hostname": "h.example.com"}])))
+
+
+def test_connection_budget_counts_every_pod_at_full_scale():
+    plan = plan_estate(parse_estate(estate()))
+    (server,) = plan.servers
+    expected = sum(t.sizing.peak_connections for t in plan.tenants)
+    assert server.peak_connections == expected
+    assert expected <= server.max_connections - server.reserved_connections
+
+
+def test_connection_budget_error_says_how_to_fix_it():
+    config = estate(postgres={"maxConnections": 100, "reservedConnections": 50})
+    with pytest.raises(EstateConfigError) as caught:
+        plan_estate(parse_estate(config))
+    message = str(caught.value)
+    assert message.startswith("postgres.maxConnections: the 2 tenant(s) on server 'shared' need up to ")
+    assert "raise odoo-platform:postgres.maxConnections to at least" in message
