@@ -109,6 +109,31 @@ class Window(_Model):
     duration_hours: Annotated[int, Field(ge=1, le=12)] = 4
 
 
+class BusinessHours(_Model):
+    """When non-production Odoo runs; outside these hours dev and staging scale to zero."""
+
+    start_hour: Annotated[int, Field(ge=0, le=23)] = 7
+    end_hour: Annotated[int, Field(ge=1, le=24)] = 20
+    days: str = Field(default="1-5", pattern=r"^[0-6](-[0-6])?(,[0-6](-[0-6])?)*$", description="Cron day-of-week list.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "BusinessHours":
+        if self.end_hour <= self.start_hour:
+            raise ValueError("endHour must be after startHour (business hours cannot wrap midnight)")
+        return self
+
+
+class KubernetesSettings(_Model):
+    version: str = Field(default="1.30", pattern=r"^1\.\d{2}$")
+    ingress_namespace: str = "traefik"
+    traefik_chart_version: str = "36.3.0"
+    scaler_image: str = "registry.k8s.io/kubectl:v1.30.14"
+    redis_image: str = "docker.io/library/redis:7.4.2"
+    admin_cidrs: list[str] = Field(
+        default_factory=list, description="Source ranges allowed to reach /web/database; empty blocks it entirely."
+    )
+
+
 class Estate(_Model):
     cloud: Cloud
     region: str
@@ -120,6 +145,8 @@ class Estate(_Model):
     cost_centre: str = Field(default="hosting", description="Default cost centre for shared services.")
     time_zone: str = Field(default="UTC", description="IANA time zone for windows and schedules.")
     maintenance_window: Window = Window()
+    business_hours: BusinessHours = BusinessHours()
+    kubernetes: KubernetesSettings = KubernetesSettings()
     postgres: PostgresSettings = PostgresSettings()
     tiers: dict[int, TierSpec] = Field(default_factory=lambda: dict(DEFAULT_TIER_CATALOGUE))
 

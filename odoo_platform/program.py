@@ -20,10 +20,18 @@ from odoo_platform.components import (
     CloudFoundationArgs,
     ManagedPostgres,
     ManagedPostgresArgs,
+    Observability,
+    ObservabilityArgs,
     OdooCluster,
     OdooClusterArgs,
+    RedisCache,
+    RedisCacheArgs,
+    TenantIngress,
+    TenantIngressArgs,
     TenantNamespace,
     TenantNamespaceArgs,
+    TraefikIngress,
+    TraefikIngressArgs,
 )
 from odoo_platform.config import CONFIG_NAMESPACE, Estate, parse_estate
 from odoo_platform.topology import SHARED, EstatePlan, plan_estate
@@ -75,18 +83,35 @@ def build_estate(estate: Estate) -> EstatePlan:
             ),
         )
 
+    ingress = TraefikIngress("traefik", TraefikIngressArgs(estate=estate))
+    Observability("observability", ObservabilityArgs(estate=estate, namespace=ingress.namespace))
+
     for tenant in plan.tenants:
-        namespace = TenantNamespace(tenant.name, TenantNamespaceArgs(estate=estate, tenant=tenant))
+        namespace = TenantNamespace(
+            tenant.name,
+            TenantNamespaceArgs(estate=estate, tenant=tenant, database_cidrs=foundation.database_cidrs),
+        )
+        redis = RedisCache(
+            f"{tenant.name}-redis", RedisCacheArgs(estate=estate, tenant=tenant, namespace=namespace.namespace)
+        )
         database = servers[tenant.server_key]
-        OdooCluster(
+        odoo = OdooCluster(
             tenant.name,
             OdooClusterArgs(
                 estate=estate,
                 tenant=tenant,
                 namespace=namespace.namespace,
+                service_account=namespace.service_account,
                 database_host=database.host,
                 database_port=database.port,
+                database_password=database.tenant_passwords[tenant.name],
+                redis_service=redis.service_name,
+                redis_secret=redis.secret_name,
             ),
+        )
+        TenantIngress(
+            tenant.name,
+            TenantIngressArgs(estate=estate, tenant=tenant, namespace=namespace.namespace, service_name=odoo.service_name),
         )
 
     pulumi.export(

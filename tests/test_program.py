@@ -28,8 +28,17 @@ def test_multi_tenant_estate_shares_one_server_and_gives_each_tenant_a_namespace
 
     for tenant in ("acme", "globex"):
         namespace_component = next(c for c in _components(plan, "TenantNamespace") if c["name"] == tenant)
-        (namespace,) = _children(plan, namespace_component["urn"])
-        assert namespace["type"] == "kubernetes:core/v1:Namespace"
+        children = _children(plan, namespace_component["urn"])
+        assert Counter(r["type"] for r in children) == {
+            "kubernetes:core/v1:Namespace": 1,
+            "kubernetes:core/v1:ResourceQuota": 1,
+            "kubernetes:core/v1:LimitRange": 1,
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy": 8,
+            "kubernetes:core/v1:ServiceAccount": 1,
+            "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
+        }
+        (namespace,) = [r for r in children if r["type"] == "kubernetes:core/v1:Namespace"]
         assert namespace["inputs"]["metadata"]["name"] == f"odoo-{tenant}"
         labels = namespace["inputs"]["metadata"]["labels"]
         assert labels["odoo-platform.io/tenant"] == tenant
@@ -37,8 +46,22 @@ def test_multi_tenant_estate_shares_one_server_and_gives_each_tenant_a_namespace
 
         cluster = next(c for c in _components(plan, "OdooCluster") if c["name"] == tenant)
         kinds = Counter(r["type"] for r in _children(plan, cluster["urn"]))
-        assert kinds == {"kubernetes:apps/v1:Deployment": 1, "kubernetes:core/v1:Service": 1}
-        deployment = next(r for r in _children(plan, cluster["urn"]) if r["type"].endswith("Deployment"))
+        assert kinds == {
+            "random:index/randomPassword:RandomPassword": 1,
+            "kubernetes:core/v1:Secret": 1,
+            "kubernetes:core/v1:PersistentVolumeClaim": 1,
+            "kubernetes:batch/v1:Job": 1,
+            "kubernetes:apps/v1:Deployment": 2,
+            "kubernetes:core/v1:Service": 1,
+            "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": 1,
+            "kubernetes:policy/v1:PodDisruptionBudget": 1,
+            # dev scales to zero at night
+            "kubernetes:core/v1:ServiceAccount": 1,
+            "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
+            "kubernetes:batch/v1:CronJob": 2,
+        }
+        deployment = next(r for r in _children(plan, cluster["urn"]) if r["name"] == f"{tenant}-web")
         assert deployment["inputs"]["metadata"]["namespace"] == f"odoo-{tenant}"
         assert deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] == "odoo:17.0"
 

@@ -17,6 +17,7 @@ from odoo_platform.topology import ServerPlan
 
 ADMIN_LOGIN = "odooplatformadmin"
 VPC_CIDR = "10.50.0.0/16"
+DATABASE_SUBNETS = ("10.50.8.0/24", "10.50.9.0/24", "10.50.10.0/24")
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -38,7 +39,7 @@ class AwsAdapter:
             aws.ec2.Subnet(
                 f"{name}-db-{zone}",
                 vpc_id=vpc.id,
-                cidr_block=f"10.50.{8 + index}.0/24",
+                cidr_block=DATABASE_SUBNETS[index],
                 availability_zone=f"{estate.region}{zone}",
                 map_public_ip_on_launch=False,
                 tags=tags | {"Name": f"{name}-db-{zone}", "tier": "database"},
@@ -55,6 +56,7 @@ class AwsAdapter:
         )
         return Foundation(
             location=estate.region,
+            database_cidrs=DATABASE_SUBNETS,
             handles={"vpc": vpc, "database_subnets": database_subnets, "db_subnet_group": subnet_group},
         )
 

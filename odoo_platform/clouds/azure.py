@@ -13,6 +13,7 @@ from odoo_platform.topology import ServerPlan
 
 POSTGRES_DNS_ZONE = "privatelink.postgres.database.azure.com"
 ADMIN_LOGIN = "odooplatformadmin"
+DATABASE_SUBNET = "10.40.8.0/24"
 
 
 class AzureAdapter:
@@ -39,7 +40,7 @@ class AzureAdapter:
             f"{name}-snet-postgres",
             resource_group_name=group.name,
             virtual_network_name=vnet.name,
-            address_prefix="10.40.8.0/24",
+            address_prefix=DATABASE_SUBNET,
             delegations=[
                 network.DelegationArgs(
                     name="postgres-flexible-servers",
@@ -69,6 +70,7 @@ class AzureAdapter:
         )
         return Foundation(
             location=estate.region,
+            database_cidrs=(DATABASE_SUBNET,),
             handles={"resource_group": group, "vnet": vnet, "database_subnet": database_subnet, "postgres_dns_zone": zone},
         )
 

@@ -22,6 +22,8 @@ class Foundation:
     """What every later resource of the estate is placed into (resource group, network)."""
 
     location: str
+    database_cidrs: tuple[str, ...]
+    """Private address ranges PostgreSQL (and managed caches) live in: tenant egress targets."""
     handles: dict[str, Any]
 
 

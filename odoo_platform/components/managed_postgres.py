@@ -45,6 +45,21 @@ class ManagedPostgres(PlatformComponent):
             opts=self.child(),
         )
         self.admin_password = pulumi.Output.secret(password.result)
+        # One non-superuser role per tenant; its password never leaves Pulumi secrets.
+        self.tenant_passwords: dict[str, pulumi.Output[str]] = {
+            tenant: pulumi.Output.secret(
+                random.RandomPassword(
+                    f"{name}-{tenant}-role-password",
+                    length=32,
+                    special=False,
+                    min_lower=2,
+                    min_upper=2,
+                    min_numeric=2,
+                    opts=self.child(),
+                ).result
+            )
+            for tenant in args.server.tenants
+        }
         server = args.adapter.create_postgres_server(
             name, self, args.estate, args.server, args.foundation, self.admin_password, self.stateful()
         )

@@ -1,0 +1,108 @@
+"""RedisCache: a tenant's own in-cluster Redis for Odoo sessions, with auth, never exposed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from odoo_platform.components.base import PlatformComponent
+from odoo_platform.components.k8s_common import container_security, metadata, pod_security, resources
+from odoo_platform.config import Estate
+from odoo_platform.labels import k8s_labels, selector_labels
+from odoo_platform.topology import TenantPlan
+from odoo_platform.workload import REDIS_CPU_MILLIS, REDIS_MEMORY_MIB, REDIS_PORT
+
+REDIS_UID = 999  # the `redis` user of the official image
+
+
+@dataclass(frozen=True)
+class RedisCacheArgs:
+    estate: Estate
+    tenant: TenantPlan
+    namespace: pulumi.Input[str]
+
+
+class RedisCache(PlatformComponent):
+    service_name: pulumi.Output[str]
+    """ClusterIP Service of the cache, reachable only from the tenant's Odoo pods."""
+    secret_name: str
+    """Secret holding the `password` key."""
+
+    def __init__(self, name: str, args: RedisCacheArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__(name, opts)
+        estate, plan, ns = args.estate, args.tenant, args.namespace
+        labels = k8s_labels(estate, plan.tenant, "redis") | {"app.kubernetes.io/name": "redis"}
+        selector = selector_labels(plan.tenant, "redis")
+        password = random.RandomPassword(f"{name}-password", length=32, special=False, opts=self.child())
+        self.secret_name = "redis-auth"
+        secret = k8s.core.v1.Secret(
+            f"{name}-auth",
+            metadata=metadata(self.secret_name, ns, labels),
+            type="Opaque",
+            string_data={"password": pulumi.Output.secret(password.result)},
+            opts=self.child(),
+        )
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=metadata("redis", ns, labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        automount_service_account_token=False,
+                        security_context=pod_security(REDIS_UID),
+                        containers=[
+                            k8s.core.v1.ContainerArgs(
+                                name="redis",
+                                image=estate.kubernetes.redis_image,
+                                command=["redis-server"],
+                                # Sessions only: no persistence, auth required, bounded memory.
+                                args=["--requirepass", "$(REDIS_PASSWORD)", "--save", "", "--appendonly", "no",
+                                      "--maxmemory", f"{REDIS_MEMORY_MIB * 3 // 4}mb",
+                                      "--maxmemory-policy", "volatile-lru"],
+                                env=[
+                                    k8s.core.v1.EnvVarArgs(
+                                        name="REDIS_PASSWORD",
+                                        value_from=k8s.core.v1.EnvVarSourceArgs(
+                                            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                                                name=self.secret_name, key="password"
+                                            )
+                                        ),
+                                    )
+                                ],
+                                ports=[k8s.core.v1.ContainerPortArgs(name="redis", container_port=REDIS_PORT)],
+                                readiness_probe=k8s.core.v1.ProbeArgs(
+                                    tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="redis"), period_seconds=10
+                                ),
+                                liveness_probe=k8s.core.v1.ProbeArgs(
+                                    tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="redis"), period_seconds=20
+                                ),
+                                resources=resources(REDIS_CPU_MILLIS, REDIS_CPU_MILLIS * 2, REDIS_MEMORY_MIB, REDIS_MEMORY_MIB),
+                                security_context=container_security(),
+                                volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/data")],
+                            )
+                        ],
+                        volumes=[k8s.core.v1.VolumeArgs(name="data", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())],
+                    ),
+                ),
+            ),
+            opts=self.child(depends_on=[secret]),
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=metadata("redis", ns, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="redis", port=REDIS_PORT, target_port="redis")],
+            ),
+            opts=self.child(),
+        )
+        self.service_name = service.metadata.apply(lambda meta: meta.name)
+        self.register_outputs({"serviceName": self.service_name, "secretName": self.secret_name})

@@ -1,0 +1,78 @@
+"""TraefikIngress: the estate's Traefik, installed with its Helm chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from odoo_platform.components.base import PlatformComponent
+from odoo_platform.config import Environment, Estate
+
+CHART_REPOSITORY = "https://traefik.github.io/charts"
+
+
+@dataclass(frozen=True)
+class TraefikIngressArgs:
+    estate: Estate
+
+
+class TraefikIngress(PlatformComponent):
+    namespace: pulumi.Output[str]
+    """Namespace Traefik runs in; tenant NetworkPolicies admit traffic from it only."""
+
+    def __init__(self, name: str, args: TraefikIngressArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__(name, opts)
+        settings = args.estate.kubernetes
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=settings.ingress_namespace,
+                labels={
+                    "kubernetes.io/metadata.name": settings.ingress_namespace,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            ),
+            opts=self.child(),
+        )
+        production = args.estate.environment is Environment.PROD
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="traefik",
+            chart="traefik",
+            version=settings.traefik_chart_version,
+            namespace=settings.ingress_namespace,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            atomic=True,
+            values={
+                "deployment": {"replicas": 3 if production else 2},
+                "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+                "logs": {"general": {"format": "json"}, "access": {"enabled": True, "format": "json"}},
+                # Scraped through the ServiceMonitor the Observability component renders.
+                "metrics": {"prometheus": {"entryPoint": "metrics", "addServicesLabels": True,
+                                           "service": {"enabled": True}}},
+                "ports": {
+                    "web": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}},
+                    "websecure": {"tls": {"enabled": True}},
+                },
+                "providers": {
+                    "kubernetesCRD": {"allowCrossNamespace": False, "allowExternalNameServices": False},
+                    "kubernetesIngress": {"enabled": False},
+                },
+                "ingressRoute": {"dashboard": {"enabled": False}},
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                    "runAsNonRoot": True,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+            },
+            opts=self.child(depends_on=[namespace]),
+        )
+        self.namespace = namespace.metadata.apply(lambda meta: meta.name)
+        self.register_outputs({"namespace": self.namespace, "release": release.name})
