@@ -43,13 +43,22 @@ def clean_value(value: Any) -> Any:
     sort mapping keys so that two plans of the same program compare equal."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
-            return SECRET_PLACEHOLDER
+            return _mask_leaves(value.get("value"))
         return {key: clean_value(value[key]) for key in sorted(value)}
     if isinstance(value, list):
         return [clean_value(item) for item in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _mask_leaves(value: Any) -> Any:
+    """A secret keeps its shape (which keys a Secret holds is useful to review), never its values."""
+    if isinstance(value, dict):
+        return {key: _mask_leaves(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_mask_leaves(item) for item in value]
+    return SECRET_PLACEHOLDER
 
 
 def tenant_of(resource: dict[str, Any], tenants: set[str]) -> str | None:
