@@ -1,0 +1,1 @@
+"""Policy rules as small pure functions; the packs in policypacks/ only assemble them."""

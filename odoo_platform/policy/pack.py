@@ -1,0 +1,62 @@
+"""Turn rules into a CrossGuard PolicyPack. Imported by policypacks/<pack>/__main__.py only."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pulumi
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyPack,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from odoo_platform.policy.rule import Context, Resource, Rule
+
+
+def stack_context() -> Context:
+    """The environment of the stack being previewed (the CLI passes stack config to packs)."""
+    return Context(environment=pulumi.Config("odoo-platform").get("environment") or "dev")
+
+
+def default_level(context: Context) -> EnforcementLevel:
+    """Mandatory in production; advisory elsewhere unless the pack config says otherwise."""
+    return EnforcementLevel.MANDATORY if context.production else EnforcementLevel.ADVISORY
+
+
+def _resource_policy(rule: Rule, context: Context, level: EnforcementLevel) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        resource = Resource(type=args.resource_type, urn=args.urn, props=args.props,
+                            protect=bool(args.opts.protect) if args.opts else False)
+        message = rule.evaluate(resource, context)
+        if message:
+            report(f"[{rule.id}] {message}. {rule.remediation}")
+
+    return ResourceValidationPolicy(name=rule.name, description=f"[{rule.id}] {rule.description}", validate=validate,
+                                    enforcement_level=level, severity=Severity(rule.severity.value))
+
+
+def _stack_policy(rule: Rule, context: Context, level: EnforcementLevel) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        resources = [Resource(type=r.resource_type, urn=r.urn, props=r.props, parent=r.parent.urn if r.parent else None)
+                     for r in args.resources]
+        for urn, message in rule.check_stack(resources, context):  # type: ignore[misc]
+            report(f"[{rule.id}] {message}. {rule.remediation}", urn)
+
+    return StackValidationPolicy(name=rule.name, description=f"[{rule.id}] {rule.description}", validate=validate,
+                                 enforcement_level=level, severity=Severity(rule.severity.value))
+
+
+def serve(pack_name: str, rules: Sequence[Rule]) -> None:
+    context = stack_context()
+    level = default_level(context)
+    PolicyPack(
+        name=f"odoo-platform-{pack_name}",
+        enforcement_level=level,
+        policies=[_stack_policy(r, context, level) if r.check_stack else _resource_policy(r, context, level) for r in rules],
+    )

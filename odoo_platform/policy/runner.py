@@ -1,0 +1,171 @@
+"""Run CrossGuard packs over a plan the way the Pulumi CLI does: a pack process, gRPC.
+
+The rules are never imported here: each pack is started as `python -u -m pulumi.policy`
+in its directory and asked over `pulumirpc.Analyzer` (GetAnalyzerInfo, Configure,
+Analyze per resource, AnalyzeStack once), so what passes here passes under the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from odoo_platform.errors import ToolFailure
+
+START_TIMEOUT_S = 60
+MESSAGE_LIMIT = 400 * 1024 * 1024
+LEVELS = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "mandatory"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    pack: str
+    policy: str
+    rule: str
+    level: str
+    severity: str
+    urn: str
+    message: str
+
+
+def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(value)
+    return message
+
+
+def _pulumi_config(plan: dict[str, Any]) -> str:
+    return json.dumps({key: value if isinstance(value, str) else json.dumps(value) for key, value in plan["config"].items()})
+
+
+class _PackProcess:
+    def __init__(self, pack_dir: Path, plan: dict[str, Any]) -> None:
+        env = os.environ | {
+            "PULUMI_PROJECT": plan["project"],
+            "PULUMI_STACK": plan["stack"],
+            "PULUMI_ORGANIZATION": "organization",
+            "PULUMI_DRY_RUN": "true",
+            "PULUMI_CONFIG": _pulumi_config(plan),
+            "PYTHONUNBUFFERED": "1",
+        }
+        pack_dir = pack_dir.resolve()
+        self.name = pack_dir.name
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
+            cwd=pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.stderr: list[str] = []
+        lines: queue.Queue[str] = queue.Queue()
+        # Both pipes must keep draining or a chatty pack blocks.
+        threading.Thread(target=self._drain, args=(self.process.stdout, lines.put), daemon=True).start()
+        threading.Thread(target=self._drain, args=(self.process.stderr, self.stderr.append), daemon=True).start()
+        try:
+            first = lines.get(timeout=START_TIMEOUT_S)
+            self.port = int(first.strip())
+        except (queue.Empty, ValueError):
+            self.stop()
+            detail = " ".join(line.strip() for line in self.stderr[-3:]) or "no output"
+            raise ToolFailure(f"policy pack {self.name} did not start ({detail})") from None
+
+    @staticmethod
+    def _drain(stream, sink) -> None:
+        for line in stream:
+            sink(line)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def run_pack(pack_dir: Path, plan: dict[str, Any]) -> list[Finding]:
+    pack = _PackProcess(pack_dir, plan)
+    try:
+        options = [("grpc.max_receive_message_length", MESSAGE_LIMIT), ("grpc.max_send_message_length", MESSAGE_LIMIT)]
+        with grpc.insecure_channel(f"127.0.0.1:{pack.port}", options=options) as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+            stub.Configure(
+                analyzer_pb2.ConfigureAnalyzerRequest(
+                    policyConfig={p.name: analyzer_pb2.PolicyConfig(enforcementLevel=p.enforcementLevel) for p in info.policies}
+                ),
+                timeout=30,
+            )
+            custom = [r for r in plan["resources"] if not r["component"]]
+            diagnostics: list[tuple[str, Any]] = []
+            futures = [
+                (r["urn"], stub.Analyze.future(
+                    analyzer_pb2.AnalyzeRequest(
+                        type=r["type"], urn=r["urn"], name=r["name"], properties=_struct(r["inputs"]),
+                        options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
+                    ),
+                    timeout=120,
+                ))
+                for r in custom
+            ]
+            for urn, future in futures:
+                diagnostics.extend((urn, d) for d in future.result().diagnostics)
+            stack = stub.AnalyzeStack(
+                analyzer_pb2.AnalyzeStackRequest(
+                    resources=[
+                        analyzer_pb2.AnalyzerResource(
+                            type=r["type"], urn=r["urn"], name=r["name"], properties=_struct(r["inputs"]),
+                            parent=r["parent"] or "", options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
+                        )
+                        for r in custom
+                    ]
+                ),
+                timeout=120,
+            )
+            diagnostics.extend(("", d) for d in stack.diagnostics)
+    except grpc.RpcError as exc:
+        raise ToolFailure(f"policy pack {pack.name} failed: {exc.code().name}: {exc.details()}") from None
+    finally:
+        pack.stop()
+    return [_finding(pack.name, urn, d) for urn, d in diagnostics]
+
+
+def _finding(pack: str, urn: str, diagnostic: Any) -> Finding:
+    message = diagnostic.message.split("\n", 1)[-1].strip()
+    rule = message[1:message.index("]")] if message.startswith("[") else ""
+    return Finding(
+        pack=pack, policy=diagnostic.policyName, rule=rule, level=LEVELS.get(diagnostic.enforcementLevel, "advisory"),
+        severity=diagnostic.severity and analyzer_pb2.PolicySeverity.Name(diagnostic.severity).removeprefix("POLICY_SEVERITY_").lower() or "",
+        urn=diagnostic.urn or urn, message=message,
+    )
+
+
+def run_packs(pack_dirs: list[Path], plan: dict[str, Any]) -> list[Finding]:
+    return [finding for pack_dir in pack_dirs for finding in run_pack(pack_dir, plan)]
+
+
+def report(findings: list[Finding]) -> dict[str, Any]:
+    return {
+        "mandatoryViolations": sum(1 for f in findings if f.level == "mandatory"),
+        "advisoryViolations": sum(1 for f in findings if f.level == "advisory"),
+        "findings": [asdict(f) for f in findings],
+    }
+
+
+def table(findings: list[Finding]) -> str:
+    if not findings:
+        return "policy: no violations"
+    rows = [("RULE", "LEVEL", "RESOURCE", "MESSAGE")] + [
+        (f.rule, f.level, f.urn.rsplit("::", 1)[-1] or "(stack)", f.message) for f in findings
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows)

@@ -1,0 +1,121 @@
+"""Each rule: a compliant case and a violating case, written like the plan's resources."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from odoo_platform.policy.rule import Context, Resource
+from odoo_platform.policy.rules import PACKS
+from odoo_platform.policy.runner import run_pack
+from tests.conftest import ROOT
+from tests.stack_plans import plan_of
+
+DEV, PROD = Context("dev"), Context("prod")
+RULES = {rule.id: rule for rules in PACKS.values() for rule in rules}
+
+POD = {"securityContext": {"runAsNonRoot": True},
+       "containers": [{"name": "odoo", "image": "r/odoo@sha256:" + "a" * 64,
+                       "resources": {"limits": {"cpu": "1", "memory": "1Gi"}},
+                       "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}
+DEPLOYMENT = Resource("kubernetes:apps/v1:Deployment", "urn:d", {
+    "metadata": {"name": "odoo-web", "namespace": "odoo-acme", "labels": {"app.kubernetes.io/name": "odoo"}},
+    "spec": {"template": {"spec": POD}}})
+
+
+def _with(resource: Resource, path: list, value) -> Resource:
+    props = copy.deepcopy(dict(resource.props))
+    target = props
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return Resource(resource.type, resource.urn, props, resource.protect)
+
+
+CONTAINER = ["spec", "template", "spec", "containers", 0]
+CASES = {
+    "ENC-01": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["env"], [{"name": "DB_PASSWORD", "value": "hunter2"}]), DEV),
+    "ENC-02": (Resource("kubernetes:traefik.io/v1alpha1:IngressRoute", "u", {"spec": {"entryPoints": ["websecure"], "tls": {"secretName": "t"}}}),
+               Resource("kubernetes:traefik.io/v1alpha1:IngressRoute", "u", {"spec": {"entryPoints": ["web"], "routes": [{"match": "Host(`a`)"}]}}), DEV),
+    "ENC-03": (Resource("kubernetes:traefik.io/v1alpha1:TLSOption", "u", {"spec": {"minVersion": "VersionTLS12"}}),
+               Resource("kubernetes:traefik.io/v1alpha1:TLSOption", "u", {"spec": {"minVersion": "VersionTLS10"}}), DEV),
+    "ENC-04": (Resource("aws:rds/instance:Instance", "u", {"storageEncrypted": True}),
+               Resource("aws:rds/instance:Instance", "u", {"storageEncrypted": False}), DEV),
+    "SEG-01": (Resource("kubernetes:core/v1:Namespace", "u", {"metadata": {"name": "odoo-acme", "labels": {
+                   "odoo-platform.io/tenant": "acme", "pod-security.kubernetes.io/enforce": "restricted"}}}),
+               Resource("kubernetes:core/v1:Namespace", "u", {"metadata": {"name": "odoo-acme", "labels": {
+                   "odoo-platform.io/tenant": "acme", "pod-security.kubernetes.io/enforce": "baseline"}}}), DEV),
+    "SEG-03": (Resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {
+                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}]}]}}),
+               Resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {
+                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "odoo-b"}}}]}]}}), DEV),
+    "SEG-04": (DEPLOYMENT, _with(DEPLOYMENT, ["spec", "template", "spec", "hostNetwork"], True), DEV),
+    "SEG-05": (DEPLOYMENT, _with(DEPLOYMENT, ["spec", "template", "spec", "securityContext"], {}), DEV),
+    "SEG-06": (Resource("azure-native:dbforpostgresql:Server", "u", {"network": {"publicNetworkAccess": "Disabled"}}),
+               Resource("azure-native:dbforpostgresql:Server", "u", {"network": {"publicNetworkAccess": "Enabled"}}), DEV),
+    "SEG-07": (Resource("aws:rds/instance:Instance", "u", {"publiclyAccessible": False}),
+               Resource("aws:rds/instance:Instance", "u", {"publiclyAccessible": True}), DEV),
+    "SEG-08": (Resource("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "u", {"metadata": {"namespace": "odoo-a"}, "roleRef": {"kind": "Role"}}),
+               Resource("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "u", {"metadata": {"namespace": "odoo-a"}, "roleRef": {"kind": "ClusterRole"}}), DEV),
+    "RES-01": (Resource("aws:rds/instance:Instance", "u", {"backupRetentionPeriod": 14}),
+               Resource("aws:rds/instance:Instance", "u", {"backupRetentionPeriod": 1}), DEV),
+    "RES-02": (Resource("aws:backup/vault:Vault", "u", {}, protect=True), Resource("aws:backup/vault:Vault", "u", {}), DEV),
+    "RES-03": (Resource("aws:rds/instance:Instance", "u", {"deletionProtection": True}),
+               Resource("aws:rds/instance:Instance", "u", {"deletionProtection": False}), DEV),
+    "RES-04": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["image"], "odoo:17.0"), PROD),
+    "RES-05": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["resources"], {}), DEV),
+    "RES-06": (Resource("azure-native:dataprotection:BackupVault", "u", {"properties": {"securitySettings": {"immutabilitySettings": {"state": "Locked"}}}}),
+               Resource("azure-native:dataprotection:BackupVault", "u", {"properties": {"securitySettings": {"immutabilitySettings": {"state": "Unlocked"}}}}), PROD),
+}
+
+
+def test_rule_ids_are_unique_and_every_rule_has_cases():
+    ids = [rule.id for rules in PACKS.values() for rule in rules]
+    assert len(ids) == len(set(ids))
+    assert set(ids) - {"SEG-02"} == set(CASES)  # SEG-02 is a stack rule, tested below
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_compliant_passes_and_violating_fails(rule_id):
+    compliant, violating, context = CASES[rule_id]
+    rule = RULES[rule_id]
+    assert rule.evaluate(compliant, context) is None
+    message = rule.evaluate(violating, context)
+    assert message and "(" in message  # says what to change
+
+
+def test_default_deny_is_a_stack_rule():
+    namespace = Resource("kubernetes:core/v1:Namespace", "urn:ns", {"metadata": {"name": "odoo-acme"}})
+    deny = Resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", "urn:np", {
+        "metadata": {"namespace": "odoo-acme"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})
+    check = RULES["SEG-02"].check_stack
+    assert check([namespace, deny], DEV) == []
+    assert [urn for urn, _ in check([namespace], DEV)] == ["urn:ns"]
+
+
+PACKS_DIR = ROOT / "policypacks"
+
+
+def test_the_runner_speaks_the_analyzer_protocol_and_enforces_by_environment():
+    plan = json.loads(json.dumps(plan_of("dev")))
+    assert run_pack(PACKS_DIR / "segregation", plan) == []
+    for resource in plan["resources"]:
+        if resource["type"] == "azure-native:dbforpostgresql:Server":
+            resource["inputs"]["network"]["publicNetworkAccess"] = "Enabled"
+    (advisory,) = run_pack(PACKS_DIR / "segregation", plan)
+    assert (advisory.rule, advisory.level) == ("SEG-06", "advisory")
+    plan["config"]["odoo-platform:environment"] = "prod"
+    (mandatory,) = run_pack(PACKS_DIR / "segregation", plan)
+    assert (mandatory.rule, mandatory.level) == ("SEG-06", "mandatory")
+    assert mandatory.urn.endswith("::postgres-shared-server")
+
+
+def test_a_pack_that_cannot_start_is_an_error(tmp_path: Path):
+    from odoo_platform.errors import ToolFailure
+
+    (tmp_path / "__main__.py").write_text("raise SystemExit('broken pack')\n")
+    with pytest.raises(ToolFailure, match="did not start"):
+        run_pack(tmp_path, plan_of("dev"))
