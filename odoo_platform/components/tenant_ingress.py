@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -37,14 +37,16 @@ class TenantIngress(PlatformComponent):
         labels = k8s_labels(estate, plan.tenant, "ingress")
         self.hostname = plan.tenant.hostname
 
-        def custom(logical: str, kind: str, object_name: str, spec: dict[str, Any]) -> k8s.apiextensions.CustomResource:
+        def custom(
+            logical: str, kind: str, object_name: str, spec: dict[str, Any], after: Sequence[pulumi.Resource] = ()
+        ) -> k8s.apiextensions.CustomResource:
             return k8s.apiextensions.CustomResource(
                 f"{name}-{logical}",
                 api_version=TRAEFIK_API,
                 kind=kind,
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=ns, labels=labels),
                 spec=spec,
-                opts=self.child(),
+                opts=self.child(depends_on=list(after)),
             )
 
         middlewares = [
@@ -104,12 +106,11 @@ class TenantIngress(PlatformComponent):
         def to(port: int) -> list[dict[str, Any]]:
             return [{"name": args.service_name, "port": port}]
 
-        k8s.apiextensions.CustomResource(
-            f"{name}-route",
-            api_version=TRAEFIK_API,
-            kind="IngressRoute",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo", namespace=ns, labels=labels),
-            spec={
+        custom(
+            "route",
+            "IngressRoute",
+            "odoo",
+            {
                 "entryPoints": ["websecure"],
                 "routes": [
                     {"kind": "Rule", "match": f"{host} && PathPrefix(`/web/database`)", "priority": 100,
@@ -122,17 +123,16 @@ class TenantIngress(PlatformComponent):
                 # The certificate is issued into this Secret by cert-manager or supplied by the team.
                 "tls": {"secretName": f"{plan.name}-tls", "options": {"name": TLS_OPTION, "namespace": plan.namespace}},
             },
-            opts=self.child(depends_on=[*middlewares, tls_option]),
+            after=[*middlewares, tls_option],
         )
-        k8s.apiextensions.CustomResource(
-            f"{name}-http-redirect",
-            api_version=TRAEFIK_API,
-            kind="IngressRoute",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-http", namespace=ns, labels=labels),
-            spec={
+        custom(
+            "http-redirect",
+            "IngressRoute",
+            "odoo-http",
+            {
                 "entryPoints": ["web"],
                 "routes": [{"kind": "Rule", "match": host, "middlewares": use("redirect-https"), "services": to(HTTP_PORT)}],
             },
-            opts=self.child(depends_on=middlewares),
+            after=middlewares,
         )
         self.register_outputs({"hostname": self.hostname})

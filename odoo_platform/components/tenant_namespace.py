@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from odoo_platform.components.base import PlatformComponent
+from odoo_platform.components.k8s_common import metadata
 from odoo_platform.config import Estate
 from odoo_platform.labels import LABEL_PREFIX
 from odoo_platform.topology import TenantPlan
@@ -71,9 +72,7 @@ class TenantNamespace(PlatformComponent):
         in_ns = self.child(depends_on=[namespace])
 
         def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
-            return k8s.meta.v1.ObjectMetaArgs(
-                name=object_name, namespace=ns_name, labels={f"{LABEL_PREFIX}/tenant": plan.name}
-            )
+            return metadata(object_name, ns_name, {f"{LABEL_PREFIX}/tenant": plan.name})
 
         quota = quota_for(plan.sizing)
         k8s.core.v1.ResourceQuota(
