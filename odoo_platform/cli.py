@@ -10,8 +10,17 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from odoo_platform.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_TOOL_FAILURE, EstateConfigError, ToolFailure
+from odoo_platform.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_POLICY_VIOLATION,
+    EXIT_TOOL_FAILURE,
+    EstateConfigError,
+    ToolFailure,
+)
 from odoo_platform.offline.stackfiles import Project, load_project, read_stack_config
+
+POLICY_REPORT = "policy-report.json"
 
 
 class UsageError(EstateConfigError):
@@ -42,13 +51,70 @@ def cmd_plan(args: argparse.Namespace) -> int:
     recording = run_program(project, args.stack, config, region=region)
     plan = build_plan(recording, config)
     out_dir = Path(args.out) if args.out else project.root / "out" / args.stack
-    write_plan(plan, out_dir)
+    policy = None if args.no_policy else _check_policy(project, plan, args.pack, args.policy_config)
+    extra = {POLICY_REPORT: json.dumps(policy[0], indent=2) + "\n"} if policy else {}
+    write_plan(plan, out_dir, extra)
     if args.format == "json":
         print(json.dumps(plan, indent=2))
     else:
         print(summary(plan))
-        print(f"\nwrote {out_dir / 'plan.json'} and {out_dir / 'manifests.yaml'}")
-    return EXIT_OK
+        if policy:
+            print("\n" + policy[1])
+        print(f"\nwrote {out_dir / 'plan.json'}, {out_dir / 'manifests.yaml'}" + (f" and {out_dir / POLICY_REPORT}" if policy else ""))
+    return EXIT_POLICY_VIOLATION if policy and not policy[0]["passed"] else EXIT_OK
+
+
+def _pack_dirs(project: Project, names: list[str] | None) -> list[Path]:
+    root = project.root / "policypacks"
+    known = sorted(p.name for p in root.iterdir() if (p / "PulumiPolicy.yaml").is_file()) if root.is_dir() else []
+    unknown = [name for name in names or [] if name not in known]
+    if unknown:
+        raise UsageError(f"--pack: {unknown[0]!r} is not a policy pack (known packs: {', '.join(known) or 'none'})")
+    return [root / name for name in (names or known)]
+
+
+def _read_policy_config(path: str | None) -> dict:
+    if not path:
+        return {}
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--policy-config: {path} is not a readable JSON file ({exc}; use the pulumi --policy-pack-config format)") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"--policy-config: {path} must hold a JSON object such as {{\"all\": \"mandatory\"}}")
+    return document
+
+
+def _check_policy(project: Project, plan: dict, packs: list[str] | None, policy_config: str | None) -> tuple[dict, str]:
+    from odoo_platform.policy.runner import report, run_packs, table
+
+    pack_dirs = _pack_dirs(project, packs)
+    findings = run_packs(pack_dirs, plan, _read_policy_config(policy_config))
+    return report(findings, plan, [d.name for d in pack_dirs]), table(findings)
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    project = find_project(Path.cwd())
+    plan_path = Path(args.plan)
+    try:
+        plan = json.loads(plan_path.read_text())
+    except (OSError, ValueError):
+        plan = None
+    if not isinstance(plan, dict) or {"resources", "config", "stack", "project"} - set(plan):
+        raise UsageError(f"--plan: {plan_path} is not a plan.json written by 'odoo-platform plan' (plan the stack first)")
+    result, printed = _check_policy(project, plan, args.pack, args.policy_config)
+    target = plan_path.parent / POLICY_REPORT
+    staging = target.with_name(f".{POLICY_REPORT}.tmp")
+    staging.write_text(json.dumps(result, indent=2) + "\n")
+    staging.replace(target)
+    print(printed)
+    print(f"\nwrote {target}")
+    return EXIT_OK if result["passed"] else EXIT_POLICY_VIOLATION
+
+
+def _policy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pack", action="append", metavar="NAME", help="run only this pack (repeatable; default all)")
+    parser.add_argument("--policy-config", metavar="FILE", help="enforcement overrides, as pulumi --policy-pack-config")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--config", help="read this stack file instead of the stack's own")
     plan.add_argument("--out", help="output directory (default out/<stack>/)")
     plan.add_argument("--format", choices=("text", "json"), default="text", help="what to print (default text)")
+    plan.add_argument("--no-policy", action="store_true", help="do not run the policy packs")
+    _policy_arguments(plan)
     plan.set_defaults(handler=cmd_plan)
+    policy = commands.add_parser("policy", help="run the CrossGuard packs over a plan, as pulumi preview --policy-pack does")
+    policy.add_argument("--plan", required=True, help="a plan.json written by 'odoo-platform plan'")
+    _policy_arguments(policy)
+    policy.set_defaults(handler=cmd_policy)
     return parser
 
 

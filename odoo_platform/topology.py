@@ -13,6 +13,7 @@ from odoo_platform.sizing import OdooSizing, SizingError, server_vcores, size_od
 from odoo_platform.tiers import TierSpec
 
 SHARED = "shared"
+PRODUCTION_MIN_WEB_REPLICAS = 2
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ def plan_estate(estate: Estate) -> EstatePlan:
 def _plan_tenant(estate: Estate, index: int, tenant: Tenant) -> TenantPlan:
     tier = estate.tier(tenant)
     isolation = estate.isolation_of(tenant)
+    # Production web always survives the loss of a pod, whatever the tier's own floor.
+    replicas_min = max(tier.web_replicas_min, PRODUCTION_MIN_WEB_REPLICAS if estate.environment is Environment.PROD else 1)
     try:
-        sizing = size_odoo(tenant.users, tier.web_replicas_min, tier.web_replicas_max, f"tenants[{index}].users")
+        sizing = size_odoo(tenant.users, replicas_min, tier.web_replicas_max, f"tenants[{index}].users")
     except SizingError as exc:
         raise EstateConfigError(str(exc)) from None
     return TenantPlan(

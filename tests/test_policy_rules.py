@@ -36,6 +36,10 @@ def _with(resource: Resource, path: list, value) -> Resource:
 
 
 CONTAINER = ["spec", "template", "spec", "containers", 0]
+INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute"
+WEB = _with(_with(DEPLOYMENT, ["metadata", "labels"], {"app.kubernetes.io/component": "web"}), ["spec", "replicas"], 2)
+WEB = _with(WEB, CONTAINER + ["livenessProbe"], {"httpGet": {"path": "/web/health"}})
+CRON = _with(_with(DEPLOYMENT, ["metadata", "labels"], {"app.kubernetes.io/component": "cron"}), ["spec", "replicas"], 1)
 CASES = {
     "ENC-01": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["env"], [{"name": "DB_PASSWORD", "value": "hunter2"}]), DEV),
     "ENC-02": (Resource("kubernetes:traefik.io/v1alpha1:IngressRoute", "u", {"spec": {"entryPoints": ["websecure"], "tls": {"secretName": "t"}}}),
@@ -69,13 +73,43 @@ CASES = {
     "RES-05": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["resources"], {}), DEV),
     "RES-06": (Resource("azure-native:dataprotection:BackupVault", "u", {"properties": {"securitySettings": {"immutabilitySettings": {"state": "Locked"}}}}),
                Resource("azure-native:dataprotection:BackupVault", "u", {"properties": {"securitySettings": {"immutabilitySettings": {"state": "Unlocked"}}}}), PROD),
+    "ENC-05": (Resource("kubernetes:core/v1:ConfigMap", "u", {"data": {"LOG_LEVEL": "info"}}),
+               Resource("kubernetes:core/v1:ConfigMap", "u", {"data": {"DB_PASSWORD": "x"}}), DEV),
+    "ENC-06": (_with(DEPLOYMENT, CONTAINER, {"name": "redis", "image": "redis:7", "args": ["--requirepass", "$(P)"]}),
+               _with(DEPLOYMENT, CONTAINER, {"name": "redis", "image": "redis:7", "args": []}), DEV),
+    "ENC-07": (Resource("aws:rds/parameterGroup:ParameterGroup", "u", {"family": "postgres16", "parameters": [{"name": "rds.force_ssl", "value": "1"}]}),
+               Resource("aws:rds/parameterGroup:ParameterGroup", "u", {"family": "postgres16", "parameters": []}), DEV),
+    "SEG-09": (_with(DEPLOYMENT, ["spec", "template", "spec", "automountServiceAccountToken"], False), DEPLOYMENT, DEV),
+    "SEG-10": (Resource("kubernetes:core/v1:Service", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {"type": "ClusterIP"}}),
+               Resource("kubernetes:core/v1:Service", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {"type": "LoadBalancer"}}), DEV),
+    "SEG-12": (Resource(INGRESS_ROUTE, "u", {"spec": {"entryPoints": ["websecure"], "routes": [
+                   {"match": "Host(`a`) && PathPrefix(`/web/database`)", "middlewares": [{"name": "database-manager-allowlist"}],
+                    "services": [{"port": 8069}]},
+                   {"match": "Host(`a`)", "services": [{"port": 8069}]}]}}),
+               Resource(INGRESS_ROUTE, "u", {"spec": {"entryPoints": ["websecure"], "routes": [
+                   {"match": "Host(`a`)", "services": [{"port": 8069}]}]}}), DEV),
+    "RES-07": (_with(WEB, ["spec", "replicas"], 2), _with(WEB, ["spec", "replicas"], 1), PROD),
+    "RES-08": (Resource("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {"minReplicas": 2}}),
+               Resource("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {"minReplicas": 1}}), PROD),
+    "RES-10": (_with(WEB, CONTAINER + ["readinessProbe"], {"httpGet": {"path": "/web/health"}}), WEB, DEV),
+    "RES-11": (_with(CRON, ["spec", "strategy"], {"type": "Recreate"}), _with(CRON, ["spec", "strategy"], {"type": "RollingUpdate"}), DEV),
+    "RES-12": (Resource("aws:rds/instance:Instance", "u", {"tags": {"tier": "1"}, "multiAz": True}),
+               Resource("aws:rds/instance:Instance", "u", {"tags": {"tier": "1"}, "multiAz": False}), PROD),
+    "RES-13": (Resource("azure-native:dbforpostgresql:Server", "u", {"tags": {"tier": "1"}, "backup": {"geoRedundantBackup": "Enabled"}}),
+               Resource("azure-native:dbforpostgresql:Server", "u", {"tags": {"tier": "1"}, "backup": {"geoRedundantBackup": "Disabled"}}), PROD),
 }
+STACK_RULES = {"SEG-02", "SEG-11", "RES-09"}
 
 
 def test_rule_ids_are_unique_and_every_rule_has_cases():
     ids = [rule.id for rules in PACKS.values() for rule in rules]
-    assert len(ids) == len(set(ids))
-    assert set(ids) - {"SEG-02"} == set(CASES)  # SEG-02 is a stack rule, tested below
+    assert len(ids) == len(set(ids)) >= 30
+    assert set(ids) == set(CASES) | STACK_RULES
+    for rules in PACKS.values():
+        for rule in rules:
+            assert rule.description.endswith(".") and rule.remediation.endswith(".")
+            assert (rule.check is None) != (rule.check_stack is None)
+            assert rule.name == rule.name.lower() and " " not in rule.name
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
@@ -85,6 +119,17 @@ def test_compliant_passes_and_violating_fails(rule_id):
     assert rule.evaluate(compliant, context) is None
     message = rule.evaluate(violating, context)
     assert message and "(" in message  # says what to change
+
+
+def test_quota_and_pdb_are_stack_rules():
+    namespace = Resource("kubernetes:core/v1:Namespace", "urn:ns", {"metadata": {"name": "odoo-a"}})
+    quota = Resource("kubernetes:core/v1:ResourceQuota", "urn:q", {"metadata": {"namespace": "odoo-a"}})
+    assert RULES["SEG-11"].check_stack([namespace, quota], DEV) == []
+    assert [u for u, _ in RULES["SEG-11"].check_stack([namespace], DEV)] == ["urn:ns"]
+    web = _with(WEB, ["metadata", "namespace"], "odoo-a")
+    pdb = Resource("kubernetes:policy/v1:PodDisruptionBudget", "urn:p", {"metadata": {"namespace": "odoo-a"}})
+    assert RULES["RES-09"].check_stack([web, pdb], DEV) == []
+    assert [u for u, _ in RULES["RES-09"].check_stack([web], DEV)] == [web.urn]
 
 
 def test_default_deny_is_a_stack_rule():
@@ -119,3 +164,9 @@ def test_a_pack_that_cannot_start_is_an_error(tmp_path: Path):
     (tmp_path / "__main__.py").write_text("raise SystemExit('broken pack')\n")
     with pytest.raises(ToolFailure, match="did not start"):
         run_pack(tmp_path, plan_of("dev"))
+
+
+def test_readme_documents_every_rule():
+    readme = (ROOT / "README.md").read_text()
+    for rule in RULES.values():
+        assert f"| {rule.id} |" in readme and f"`{rule.name}`" in readme, rule.id

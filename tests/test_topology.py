@@ -8,7 +8,7 @@ from odoo_platform.config import parse_estate
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.sizing import LIMIT_MEMORY_HARD_MIB, size_odoo
 from odoo_platform.topology import plan_estate
-from tests.conftest import estate
+from tests.conftest import DIGEST, estate
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,11 @@ def test_connection_budget_error_says_how_to_fix_it():
     message = str(caught.value)
     assert message.startswith("postgres.maxConnections: the 2 tenant(s) on server 'shared' need up to ")
     assert "raise odoo-platform:postgres.maxConnections to at least" in message
+
+
+def test_production_web_never_runs_a_single_replica_whatever_the_tier():
+    tenants = [{"name": "small", "tier": 3, "users": 2, "hostname": "s.example.com"}]
+    dev = plan_estate(parse_estate(estate(tenants=tenants)))
+    prod = plan_estate(parse_estate(estate(tenants=tenants, environment="prod", image=DIGEST)))
+    assert dev.tenants[0].sizing.web_replicas_min == 1
+    assert prod.tenants[0].sizing.web_replicas_min == 2

@@ -316,7 +316,7 @@ class OdooCluster(PlatformComponent):
 
     def _night_scaler(self, name: str, estate: Estate, plan: TenantPlan, ns: pulumi.Input[str]) -> None:
         """Dev and staging run only in business hours: CronJobs scale Odoo to zero and back."""
-        labels = k8s_labels(estate, plan.tenant, "scaler") | {SCALER_LABEL: "true"}
+        labels = k8s_labels(estate, plan.tenant, "scaler") | {SCALER_LABEL: "true", "app.kubernetes.io/name": "odoo-scaler"}
         account = k8s.core.v1.ServiceAccount(
             f"{name}-scaler-sa", metadata=metadata("odoo-scaler", ns, labels), opts=self.child()
         )

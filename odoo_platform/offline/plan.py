@@ -115,8 +115,9 @@ def kubernetes_objects(plan: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def write_plan(plan: dict[str, Any], out_dir: Path) -> None:
-    """Write plan.json and manifests.yaml atomically: a new directory renamed over the old one."""
+def write_plan(plan: dict[str, Any], out_dir: Path, extra_files: dict[str, str] | None = None) -> None:
+    """Write plan.json, manifests.yaml (and e.g. policy-report.json) atomically: a new
+    directory renamed over the old one."""
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -125,6 +126,8 @@ def write_plan(plan: dict[str, Any], out_dir: Path) -> None:
         (staging / "manifests.yaml").write_text(
             yaml.safe_dump_all(kubernetes_objects(plan), sort_keys=False, default_flow_style=False)
         )
+        for name, content in (extra_files or {}).items():
+            (staging / name).write_text(content)
         _replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -26,6 +26,7 @@ from odoo_platform.errors import ToolFailure
 START_TIMEOUT_S = 60
 MESSAGE_LIMIT = 400 * 1024 * 1024
 LEVELS = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "mandatory"}
+LEVEL_CODES = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,26 @@ class _PackProcess:
                 self.process.kill()
 
 
-def run_pack(pack_dir: Path, plan: dict[str, Any]) -> list[Finding]:
+def enforcement_levels(policies: Any, overrides: dict[str, Any]) -> dict[str, int]:
+    """Each policy's level as the CLI reconciles it: the pack's own, then `all`, then per policy.
+
+    `overrides` has the shape of `pulumi preview --policy-pack-config`: {"all": "mandatory"},
+    {"<policy>": "advisory"} or {"<policy>": {"enforcementLevel": "disabled"}}.
+    """
+    levels = {}
+    for policy in policies:
+        level = policy.enforcementLevel
+        for key in ("all", policy.name):
+            value = overrides.get(key)
+            if isinstance(value, dict):
+                value = value.get("enforcementLevel")
+            if value is not None:
+                level = LEVEL_CODES[value]
+        levels[policy.name] = level
+    return levels
+
+
+def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
     pack = _PackProcess(pack_dir, plan)
     try:
         options = [("grpc.max_receive_message_length", MESSAGE_LIMIT), ("grpc.max_send_message_length", MESSAGE_LIMIT)]
@@ -101,7 +121,10 @@ def run_pack(pack_dir: Path, plan: dict[str, Any]) -> list[Finding]:
             info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
             stub.Configure(
                 analyzer_pb2.ConfigureAnalyzerRequest(
-                    policyConfig={p.name: analyzer_pb2.PolicyConfig(enforcementLevel=p.enforcementLevel) for p in info.policies}
+                    policyConfig={
+                        name: analyzer_pb2.PolicyConfig(enforcementLevel=level)
+                        for name, level in enforcement_levels(info.policies, overrides or {}).items()
+                    }
                 ),
                 timeout=30,
             )
@@ -149,13 +172,18 @@ def _finding(pack: str, urn: str, diagnostic: Any) -> Finding:
     )
 
 
-def run_packs(pack_dirs: list[Path], plan: dict[str, Any]) -> list[Finding]:
-    return [finding for pack_dir in pack_dirs for finding in run_pack(pack_dir, plan)]
+def run_packs(pack_dirs: list[Path], plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
+    return [finding for pack_dir in pack_dirs for finding in run_pack(pack_dir, plan, overrides)]
 
 
-def report(findings: list[Finding]) -> dict[str, Any]:
+def report(findings: list[Finding], plan: dict[str, Any], packs: list[str]) -> dict[str, Any]:
+    mandatory = sum(1 for f in findings if f.level == "mandatory")
     return {
-        "mandatoryViolations": sum(1 for f in findings if f.level == "mandatory"),
+        "stack": plan["stack"],
+        "environment": plan["config"].get(f"{plan['project']}:environment"),
+        "packs": packs,
+        "passed": mandatory == 0,
+        "mandatoryViolations": mandatory,
         "advisoryViolations": sum(1 for f in findings if f.level == "advisory"),
         "findings": [asdict(f) for f in findings],
     }
@@ -164,8 +192,9 @@ def report(findings: list[Finding]) -> dict[str, Any]:
 def table(findings: list[Finding]) -> str:
     if not findings:
         return "policy: no violations"
+    ordered = sorted(findings, key=lambda f: (f.level != "mandatory", f.rule, f.urn))
     rows = [("RULE", "LEVEL", "RESOURCE", "MESSAGE")] + [
-        (f.rule, f.level, f.urn.rsplit("::", 1)[-1] or "(stack)", f.message) for f in findings
+        (f.rule, f.level, f.urn.rsplit("::", 1)[-1] or "(stack)", f.message.removeprefix(f"[{f.rule}] ")) for f in ordered
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows)

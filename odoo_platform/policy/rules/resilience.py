@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, containers, get
 from odoo_platform.policy.rules.types import (
     AZURE_PG,
@@ -29,9 +31,8 @@ def _pinned_images(resource: Resource, context: Context) -> str | None:
         return None
     for container in containers(resource):
         image = container.get("image", "")
-        if "@sha256:" not in image and tenant_namespace(get(resource.props, "metadata", "namespace", default="")):
-            if get(resource.props, "metadata", "labels", "app.kubernetes.io/name") == "odoo":
-                return f"image {image} is not pinned by digest (use repo@sha256:<digest>)"
+        if container.get("name") == "odoo" and "@sha256:" not in image:
+            return f"Odoo image {image} is not pinned by digest (use repo@sha256:<digest>)"
     return None
 
 
@@ -50,6 +51,71 @@ def _immutable_vault(resource: Resource, context: Context) -> str | None:
     return None if state == "Locked" else f"immutability is {state or 'unset'} (lock it in production)"
 
 
+def _is_web(resource: Resource) -> bool:
+    return get(resource.props, "metadata", "labels", "app.kubernetes.io/component") == "web" and tenant_namespace(
+        get(resource.props, "metadata", "namespace", default="")
+    )
+
+
+def _web_replicas(resource: Resource, context: Context) -> str | None:
+    if not (context.production and _is_web(resource)):
+        return None
+    replicas = int(get(resource.props, "spec", "replicas", default=0) or 0)
+    return None if replicas >= 2 else f"production web runs {replicas} replica(s) (run at least 2)"
+
+
+def _hpa_floor(resource: Resource, context: Context) -> str | None:
+    if not context.production or not tenant_namespace(get(resource.props, "metadata", "namespace", default="")):
+        return None
+    floor = int(get(resource.props, "spec", "minReplicas", default=1))
+    return None if floor >= 2 else f"the autoscaler may scale production web to {floor} (set minReplicas to at least 2)"
+
+
+def _pdb_for_web(resources: Sequence[Resource], _: Context) -> list[tuple[str, str]]:
+    guarded = {get(r.props, "metadata", "namespace") for r in resources if r.type == "kubernetes:policy/v1:PodDisruptionBudget"}
+    return [
+        (r.urn, f"web Deployment in {get(r.props, 'metadata', 'namespace')} has no PodDisruptionBudget (add one)")
+        for r in resources
+        if r.type == "kubernetes:apps/v1:Deployment" and _is_web(r) and get(r.props, "metadata", "namespace") not in guarded
+    ]
+
+
+def _web_probes(resource: Resource, _: Context) -> str | None:
+    if not _is_web(resource):
+        return None
+    for container in containers(resource):
+        missing = [p for p in ("readinessProbe", "livenessProbe") if p not in container]
+        if missing:
+            return f"container {container.get('name')!r} has no {' or '.join(missing)} (probe /web/health)"
+    return None
+
+
+def _single_cron(resource: Resource, _: Context) -> str | None:
+    if get(resource.props, "metadata", "labels", "app.kubernetes.io/component") != "cron":
+        return None
+    spec = resource.props.get("spec") or {}
+    if (spec.get("replicas") or 0) > 1 or get(spec, "strategy", "type") != "Recreate":
+        return "Odoo cron could run twice (use one replica with the Recreate strategy)"
+    return None
+
+
+def _tier_one_ha(resource: Resource, context: Context) -> str | None:
+    if not context.production or get(resource.props, "tags", "tier") != "1":
+        return None
+    if resource.type == AZURE_PG:
+        mode = get(resource.props, "highAvailability", "mode")
+        return None if mode == "ZoneRedundant" else f"a tier 1 server runs without zone-redundant HA (mode {mode})"
+    return None if resource.props.get("multiAz") is True else "a tier 1 instance is not Multi-AZ (set multi_az=True)"
+
+
+def _tier_one_geo_backup(resource: Resource, context: Context) -> str | None:
+    if not context.production or get(resource.props, "tags", "tier") != "1":
+        return None
+    if get(resource.props, "backup", "geoRedundantBackup") != "Enabled":
+        return "a tier 1 server keeps no geo-redundant backups (enable backup.geo_redundant_backup)"
+    return None
+
+
 RESILIENCE = [
     Rule("RES-01", "postgres-require-backup-retention", "PostgreSQL backups are kept at least 7 days.",
          Severity.HIGH, "Raise the backup retention (the tier catalogue sets 7/14/35 days).", (AZURE_PG, RDS), _retention),
@@ -63,5 +129,18 @@ RESILIENCE = [
          Severity.MEDIUM, "Set resources.limits.cpu and resources.limits.memory.", K8S_WORKLOADS, _limits),
     Rule("RES-06", "azure-backupvault-require-locked-immutability", "Production backup vaults are locked immutable.",
          Severity.CRITICAL, "Set immutability state Locked.", ("azure-native:dataprotection:BackupVault",), _immutable_vault),
+    Rule("RES-07", "k8s-odoo-web-require-replicas", "Production web runs at least two replicas.",
+         Severity.HIGH, "Raise the tier's webReplicasMin.", ("kubernetes:apps/v1:Deployment",), _web_replicas),
+    Rule("RES-08", "k8s-hpa-require-production-floor", "Production autoscalers never go below two replicas.",
+         Severity.HIGH, "Set minReplicas to at least 2.", ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler",), _hpa_floor),
+    Rule("RES-09", "k8s-odoo-web-require-pdb", "Every web Deployment has a PodDisruptionBudget (stack rule).",
+         Severity.HIGH, "Add a PodDisruptionBudget selecting the web pods.", check_stack=_pdb_for_web),
+    Rule("RES-10", "k8s-odoo-web-require-probes", "Odoo web pods have readiness and liveness probes.",
+         Severity.MEDIUM, "Probe /web/health.", ("kubernetes:apps/v1:Deployment",), _web_probes),
+    Rule("RES-11", "k8s-odoo-cron-require-single-runner", "Odoo cron runs in exactly one pod at a time.",
+         Severity.HIGH, "One replica, Recreate strategy.", ("kubernetes:apps/v1:Deployment",), _single_cron),
+    Rule("RES-12", "postgres-tier1-require-ha", "Tier 1 databases are highly available in production.",
+         Severity.CRITICAL, "Zone-redundant HA on Azure, Multi-AZ on AWS.", (AZURE_PG, RDS), _tier_one_ha),
+    Rule("RES-13", "azure-postgres-tier1-require-geo-backup", "Tier 1 databases keep geo-redundant backups in production.",
+         Severity.HIGH, "Enable geo-redundant backups.", (AZURE_PG,), _tier_one_geo_backup),
 ]
-

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, containers, get, pod_spec
 from odoo_platform.policy.rules.types import (
     AZURE_PG,
+    INGRESS_ROUTE,
     NAMESPACE,
     NETWORK_POLICY,
     RDS,
@@ -91,6 +92,47 @@ def _no_cluster_role(resource: Resource, _: Context) -> str | None:
     return None
 
 
+def _no_token_automount(resource: Resource, _: Context) -> str | None:
+    namespace = get(resource.props, "metadata", "namespace", default="")
+    spec = pod_spec(resource)
+    if not tenant_namespace(namespace) or spec.get("serviceAccountName") == "odoo-scaler":
+        return None
+    if spec.get("automountServiceAccountToken") is not False:
+        return "the pod mounts a Kubernetes API token it does not need (set automountServiceAccountToken: false)"
+    return None
+
+
+def _cluster_ip_only(resource: Resource, _: Context) -> str | None:
+    namespace = get(resource.props, "metadata", "namespace", default="")
+    kind = get(resource.props, "spec", "type", default="ClusterIP")
+    if tenant_namespace(namespace) and kind != "ClusterIP":
+        return f"a tenant Service is of type {kind} (use ClusterIP; traffic enters through Traefik only)"
+    return None
+
+
+def _quota_everywhere(resources: Sequence[Resource], _: Context) -> list[tuple[str, str]]:
+    quoted = {get(r.props, "metadata", "namespace") for r in resources if r.type == "kubernetes:core/v1:ResourceQuota"}
+    return [
+        (r.urn, f"namespace {name} has no ResourceQuota (add one sized from the tenant's users)")
+        for r in resources
+        if r.type == NAMESPACE and tenant_namespace(name := get(r.props, "metadata", "name", default="")) and name not in quoted
+    ]
+
+
+def _database_manager_closed(resource: Resource, _: Context) -> str | None:
+    for route in get(resource.props, "spec", "routes", default=[]) or []:
+        match = route.get("match", "")
+        names = [m.get("name") for m in route.get("middlewares") or []]
+        if "/web/database" in match and "database-manager-allowlist" not in names:
+            return "the route exposes /web/database without the allow-list middleware (attach database-manager-allowlist)"
+    routes = get(resource.props, "spec", "routes", default=[]) or []
+    serves_odoo = any(s.get("port") == 8069 for r in routes for s in r.get("services") or [])
+    guarded = any("/web/database" in r.get("match", "") for r in routes)
+    if serves_odoo and "websecure" in (get(resource.props, "spec", "entryPoints", default=[]) or []) and not guarded:
+        return "Odoo's database manager is reachable through this route (add a /web/database route with the allow-list)"
+    return None
+
+
 SEGREGATION = [
     Rule("SEG-01", "k8s-namespace-require-tenant-label-and-psa", "Tenant namespaces carry their tenant label and enforce Pod Security restricted.",
          Severity.HIGH, "Label the namespace and set pod-security.kubernetes.io/enforce: restricted.", (NAMESPACE,), _namespace_labels),
@@ -108,6 +150,12 @@ SEGREGATION = [
          Severity.CRITICAL, "Set publicly_accessible=False.", (RDS,), _rds_private),
     Rule("SEG-08", "k8s-rolebinding-disallow-cluster-role", "Tenant RoleBindings never grant ClusterRoles.",
          Severity.HIGH, "Bind a Role defined in the tenant namespace.", ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",), _no_cluster_role),
+    Rule("SEG-09", "k8s-pod-disallow-token-automount", "Tenant pods mount no Kubernetes API token unless they manage the tenant.",
+         Severity.MEDIUM, "Set automountServiceAccountToken: false.", K8S_WORKLOADS, _no_token_automount),
+    Rule("SEG-10", "k8s-service-require-cluster-ip", "Tenant Services are ClusterIP; nothing bypasses Traefik.",
+         Severity.HIGH, "Use type ClusterIP.", ("kubernetes:core/v1:Service",), _cluster_ip_only),
+    Rule("SEG-11", "k8s-namespace-require-quota", "Every tenant namespace has a ResourceQuota (stack rule).",
+         Severity.HIGH, "Add a ResourceQuota so one tenant cannot starve the others.", check_stack=_quota_everywhere),
+    Rule("SEG-12", "traefik-ingressroute-block-database-manager", "Odoo's database manager is never public.",
+         Severity.CRITICAL, "Route /web/database through the allow-list middleware.", (INGRESS_ROUTE,), _database_manager_closed),
 ]
-
-
