@@ -42,6 +42,11 @@ class Tenancy(str, Enum):
     HYBRID = "hybrid"
 
 
+class RedisMode(str, Enum):
+    IN_CLUSTER = "in-cluster"
+    MANAGED = "managed"
+
+
 class Isolation(str, Enum):
     SHARED = "shared"
     DEDICATED = "dedicated"
@@ -129,6 +134,18 @@ class KubernetesSettings(_Model):
     traefik_chart_version: str = "36.3.0"
     scaler_image: str = "registry.k8s.io/kubectl:v1.30.14"
     redis_image: str = "docker.io/library/redis:7.4.2"
+    postgres_client_image: str = "docker.io/library/postgres:16.6"
+    azure_cli_image: str = "mcr.microsoft.com/azure-cli:2.67.0"
+    aws_cli_image: str = "docker.io/amazon/aws-cli:2.22.35"
+    curl_image: str = "docker.io/curlimages/curl:8.11.1"
+    pushgateway_url: str = Field(
+        default="http://prometheus-pushgateway.monitoring.svc:9091",
+        description="Where backup and restore-drill jobs report their result metrics.",
+    )
+    operations_identity: str = Field(
+        default="",
+        description="Workload identity of the operations jobs: Azure client id or AWS IAM role ARN (empty: node identity).",
+    )
     admin_cidrs: list[str] = Field(
         default_factory=list, description="Source ranges allowed to reach /web/database; empty blocks it entirely."
     )
@@ -148,6 +165,9 @@ class Estate(_Model):
     business_hours: BusinessHours = BusinessHours()
     kubernetes: KubernetesSettings = KubernetesSettings()
     postgres: PostgresSettings = PostgresSettings()
+    redis: Optional[RedisMode] = Field(
+        default=None, description="in-cluster or managed Redis for sessions; managed by default in prod."
+    )
     tiers: dict[int, TierSpec] = Field(default_factory=lambda: dict(DEFAULT_TIER_CATALOGUE))
 
     @field_validator("region")
@@ -242,6 +262,12 @@ class Estate(_Model):
                 return tenant
         known = ", ".join(t.name for t in self.tenants)
         raise EstateConfigError(f"tenant {name!r} is not in this estate (known tenants: {known})")
+
+    @property
+    def managed_redis(self) -> bool:
+        if self.redis is None:
+            return self.environment is Environment.PROD
+        return self.redis is RedisMode.MANAGED
 
     @property
     def pinned_by_digest(self) -> bool:

@@ -18,14 +18,22 @@ from odoo_platform.components import (
     BackupVaultArgs,
     CloudFoundation,
     CloudFoundationArgs,
+    DatabaseOperations,
+    DatabaseOperationsArgs,
+    EncryptionKeys,
+    EncryptionKeysArgs,
+    ManagedCache,
     ManagedPostgres,
     ManagedPostgresArgs,
+    ManagedRedis,
+    ManagedRedisArgs,
     Observability,
     ObservabilityArgs,
     OdooCluster,
     OdooClusterArgs,
     RedisCache,
     RedisCacheArgs,
+    ServerOperations,
     TenantIngress,
     TenantIngressArgs,
     TenantNamespace,
@@ -34,7 +42,7 @@ from odoo_platform.components import (
     TraefikIngressArgs,
 )
 from odoo_platform.config import CONFIG_NAMESPACE, Estate, parse_estate
-from odoo_platform.topology import SHARED, EstatePlan, plan_estate
+from odoo_platform.topology import EstatePlan, plan_estate
 
 
 def read_estate() -> Estate:
@@ -64,35 +72,58 @@ def build_estate(estate: Estate) -> EstatePlan:
     adapter = adapter_for(estate.cloud)
     foundation = CloudFoundation("estate", CloudFoundationArgs(estate=estate, adapter=adapter)).foundation
 
-    servers = {
-        server.key: ManagedPostgres(
-            f"postgres-{server.key}",
-            ManagedPostgresArgs(estate=estate, server=server, foundation=foundation, adapter=adapter),
-        )
-        for server in plan.servers
-    }
+    # One placement per database server: the shared one, and one per dedicated tenant. Each
+    # has its own keys, server, backups and (where managed) cache: dedicated means nothing shared.
+    servers: dict[str, ManagedPostgres] = {}
+    caches: dict[str, ManagedRedis] = {}
+    operations: list[ServerOperations] = []
     for server in plan.servers:
-        BackupVault(
+        members = tuple(t for t in plan.tenants if t.server_key == server.key)
+        keys = EncryptionKeys(
+            f"keys-{server.key}",
+            EncryptionKeysArgs(estate=estate, placement=server.key, foundation=foundation, adapter=adapter),
+        ).key_ring
+        database = ManagedPostgres(
+            f"postgres-{server.key}",
+            ManagedPostgresArgs(estate=estate, server=server, tenants=members, foundation=foundation, key_ring=keys,
+                                adapter=adapter),
+        )
+        backups = BackupVault(
             f"backup-{server.key}",
-            BackupVaultArgs(
-                estate=estate,
-                vault_name=f"bv-{estate.environment.value}-{server.key}",
-                tier=server.tier,
-                foundation=foundation,
-                adapter=adapter,
-            ),
+            BackupVaultArgs(estate=estate, placement=server.key, tier=server.tier, foundation=foundation, key_ring=keys,
+                            server=_server_handle(database), adapter=adapter),
+        )
+        if estate.managed_redis:
+            caches[server.key] = ManagedRedis(
+                f"redis-{server.key}",
+                ManagedRedisArgs(estate=estate, tier=server.tier, foundation=foundation, key_ring=keys, adapter=adapter),
+            )
+        servers[server.key] = database
+        operations.append(
+            ServerOperations(server=server, tenants=members, host=database.host, admin_login=database.admin_login,
+                             admin_password=database.admin_password, tenant_passwords=database.tenant_passwords,
+                             archive_url=backups.archive_url)
         )
 
     ingress = TraefikIngress("traefik", TraefikIngressArgs(estate=estate))
     Observability("observability", ObservabilityArgs(estate=estate, namespace=ingress.namespace))
+    DatabaseOperations(
+        "operations",
+        DatabaseOperationsArgs(estate=estate, servers=tuple(operations), database_cidrs=foundation.database_cidrs),
+    )
 
     for tenant in plan.tenants:
         namespace = TenantNamespace(
             tenant.name,
             TenantNamespaceArgs(estate=estate, tenant=tenant, database_cidrs=foundation.database_cidrs),
         )
+        cache = caches.get(tenant.server_key)
         redis = RedisCache(
-            f"{tenant.name}-redis", RedisCacheArgs(estate=estate, tenant=tenant, namespace=namespace.namespace)
+            f"{tenant.name}-redis",
+            RedisCacheArgs(
+                estate=estate, tenant=tenant, namespace=namespace.namespace,
+                managed=ManagedCache(host=cache.host, port=cache.port, password=cache.password) if cache else None,
+            ),
         )
         database = servers[tenant.server_key]
         odoo = OdooCluster(
@@ -105,7 +136,10 @@ def build_estate(estate: Estate) -> EstatePlan:
                 database_host=database.host,
                 database_port=database.port,
                 database_password=database.tenant_passwords[tenant.name],
-                redis_service=redis.service_name,
+                rwx_storage_class=adapter.rwx_storage_class,
+                redis_host=redis.host,
+                redis_port=redis.port,
+                redis_tls=redis.tls,
                 redis_secret=redis.secret_name,
             ),
         )
@@ -125,13 +159,21 @@ def build_estate(estate: Estate) -> EstatePlan:
                 "ring": t.tenant.ring,
                 "postgresServer": t.server_key,
                 "image": estate.image,
+                "rpoMinutes": t.tier.rpo_minutes,
+                "rtoMinutes": t.tier.rto_minutes,
             }
             for t in plan.tenants
         },
     )
     pulumi.export("postgresServers", {key: server.host for key, server in servers.items()})
-    pulumi.export("sharedServer", SHARED if SHARED in servers else None)
     return plan
+
+
+def _server_handle(database: ManagedPostgres):
+    from odoo_platform.clouds import PostgresServer
+
+    return PostgresServer(host=database.host, port=database.port, resource_id=database.server_id,
+                          admin_login=database.admin_login)
 
 
 def main() -> None:

@@ -9,15 +9,18 @@ from odoo_platform.sizing import OdooSizing
 HTTP_PORT = 8069
 WEBSOCKET_PORT = 8072
 REDIS_PORT = 6379
+REDIS_TLS_PORT = 6380
+POSTGRES_PORT = 5432
+PUSHGATEWAY_PORT = 9091
 ODOO_UID = 101  # the `odoo` user of the official image
 
 DATABASE_CLIENT_LABEL = "odoo-platform.io/database-client"
 REDIS_CLIENT_LABEL = "odoo-platform.io/redis-client"
 OBJECT_STORAGE_CLIENT_LABEL = "odoo-platform.io/object-storage-client"
 SCALER_LABEL = "odoo-platform.io/scaler"
+OPERATIONS_NAMESPACE = "platform-operations"  # outside the odoo-<tenant> naming space
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 
-RWX_STORAGE_CLASS = {"azure": "azurefile-csi-premium", "aws": "efs-sc"}
 FILESTORE_GI = 50
 
 REDIS_CPU_MILLIS = 100

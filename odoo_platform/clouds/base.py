@@ -7,14 +7,14 @@ Only modules in this package import a cloud SDK.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Optional, Protocol
 
 import pulumi
 
 from odoo_platform.config import Estate
 from odoo_platform.tiers import TierSpec
-from odoo_platform.topology import ServerPlan
+from odoo_platform.topology import ServerPlan, TenantPlan
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,21 @@ class Foundation:
 
     location: str
     database_cidrs: tuple[str, ...]
-    """Private address ranges PostgreSQL (and managed caches) live in: tenant egress targets."""
+    """Private address ranges PostgreSQL and managed caches live in: tenant egress targets."""
+    cluster_cidrs: tuple[str, ...]
+    """Address ranges the cluster's nodes and pods use: the only sources databases admit."""
     handles: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """One placement's keys and secret store (the estate's shared one, or a dedicated tenant's)."""
+
+    key_id: pulumi.Output[str]
+    """Customer-managed key: Key Vault key URI or KMS key ARN."""
+    store_id: pulumi.Output[str]
+    """Where secrets of this placement are kept: Key Vault id, or the KMS key encrypting Secrets Manager."""
+    handles: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -33,41 +46,68 @@ class PostgresServer:
     port: int
     resource_id: pulumi.Output[str]
     admin_login: str
+    handles: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class BackupStore:
     vault_id: pulumi.Output[str]
+    archive_url: pulumi.Output[str]
+    """Object storage URL logical dumps and filestore archives are written to."""
+
+
+@dataclass(frozen=True)
+class CacheEndpoint:
+    host: pulumi.Output[str]
+    port: int
+    password: pulumi.Output[str]
+    resource_id: pulumi.Output[str]
 
 
 class CloudAdapter(Protocol):
     cloud: str
+    rwx_storage_class: str
 
     def create_foundation(self, name: str, owner: pulumi.Resource, estate: Estate) -> Foundation:
         """Resource group or VPC and its private subnets, parented to `owner`."""
         ...
 
-    def create_postgres_server(
-        self,
-        name: str,
-        owner: pulumi.Resource,
-        estate: Estate,
-        server: ServerPlan,
-        foundation: Foundation,
-        admin_password: pulumi.Output[str],
+    def create_key_ring(
+        self, name: str, owner: pulumi.Resource, estate: Estate, placement: str, foundation: Foundation,
         stateful: pulumi.ResourceOptions,
+    ) -> KeyRing:
+        """A customer-managed key with rotation and a secret store, protected by `stateful`."""
+        ...
+
+    def store_secret(
+        self, name: str, owner: pulumi.Resource, key_ring: KeyRing, secret_name: str, value: pulumi.Output[str],
+        foundation: Foundation,
+    ) -> pulumi.Output[str]:
+        """Keep `value` in the placement's secret store; returns the secret's id."""
+        ...
+
+    def create_postgres_server(
+        self, name: str, owner: pulumi.Resource, estate: Estate, server: ServerPlan, foundation: Foundation,
+        key_ring: KeyRing, admin_password: pulumi.Output[str], stateful: pulumi.ResourceOptions,
     ) -> PostgresServer:
         """A private, encrypted PostgreSQL server; `stateful` carries parent and protection."""
         ...
 
-    def create_backup_vault(
-        self,
-        name: str,
-        owner: pulumi.Resource,
-        estate: Estate,
-        vault_name: str,
-        tier: TierSpec,
-        foundation: Foundation,
+    def create_tenant_database(
+        self, name: str, owner: pulumi.Resource, server: PostgresServer, tenant: TenantPlan, foundation: Foundation,
         stateful: pulumi.ResourceOptions,
+    ) -> Optional[pulumi.Resource]:
+        """The tenant's database where the cloud API manages databases (None where the bootstrap Job does)."""
+        ...
+
+    def create_backup_vault(
+        self, name: str, owner: pulumi.Resource, estate: Estate, placement: str, tier: TierSpec,
+        foundation: Foundation, key_ring: KeyRing, server: PostgresServer, stateful: pulumi.ResourceOptions,
     ) -> BackupStore:
+        ...
+
+    def create_redis_cache(
+        self, name: str, owner: pulumi.Resource, estate: Estate, tier: TierSpec, foundation: Foundation,
+        key_ring: KeyRing, stateful: pulumi.ResourceOptions,
+    ) -> CacheEndpoint:
         ...

@@ -30,8 +30,6 @@ from odoo_platform.workload import (
     FILESTORE_GI,
     HTTP_PORT,
     REDIS_CLIENT_LABEL,
-    REDIS_PORT,
-    RWX_STORAGE_CLASS,
     SCALER_CPU_MILLIS,
     SCALER_LABEL,
     SCALER_MEMORY_MIB,
@@ -52,8 +50,11 @@ class OdooClusterArgs:
     database_host: pulumi.Input[str]
     database_port: int
     database_password: pulumi.Input[str]
-    redis_service: pulumi.Input[str]
-    redis_secret: pulumi.Input[str]
+    rwx_storage_class: str
+    redis_host: pulumi.Input[str]
+    redis_port: int
+    redis_tls: bool
+    redis_secret: str
 
 
 class OdooCluster(PlatformComponent):
@@ -94,7 +95,7 @@ class OdooCluster(PlatformComponent):
             metadata=metadata("odoo-filestore", ns, k8s_labels(estate, plan.tenant, "filestore")),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteMany"],
-                storage_class_name=RWX_STORAGE_CLASS[estate.cloud.value],
+                storage_class_name=args.rwx_storage_class,
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": f"{FILESTORE_GI}Gi"}),
             ),
             opts=self.stateful(),
@@ -115,15 +116,23 @@ class OdooCluster(PlatformComponent):
             k8s.core.v1.VolumeMountArgs(name="filestore", mount_path=DATA_DIR),
             k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
         ]
+        scheme = "rediss" if args.redis_tls else "redis"
         session_env = [
             k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS", value="1"),
-            k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS_HOST", value=args.redis_service),
-            k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS_PORT", value=str(REDIS_PORT)),
+            k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS_HOST", value=args.redis_host),
+            k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS_PORT", value=str(args.redis_port)),
             k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS_PREFIX", value=plan.name),
             k8s.core.v1.EnvVarArgs(
                 name="ODOO_SESSION_REDIS_PASSWORD",
                 value_from=k8s.core.v1.EnvVarSourceArgs(
                     secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=args.redis_secret, key="password")
+                ),
+            ),
+            # Kubernetes expands $(VAR) at start-up: the manifest never holds the password.
+            k8s.core.v1.EnvVarArgs(
+                name="ODOO_SESSION_REDIS_URL",
+                value=pulumi.Output.concat(
+                    scheme, "://:$(ODOO_SESSION_REDIS_PASSWORD)@", args.redis_host, f":{args.redis_port}/0"
                 ),
             ),
         ]

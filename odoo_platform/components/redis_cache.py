@@ -1,4 +1,9 @@
-"""RedisCache: a tenant's own in-cluster Redis for Odoo sessions, with auth, never exposed."""
+"""RedisCache: where a tenant's Odoo keeps sessions.
+
+In-cluster (dev and staging by default): the tenant's own Redis with a generated password,
+no persistence, ClusterIP only. Managed (production by default): only the `redis-auth`
+Secret pointing at the placement's managed cache (TLS), so the Odoo pods look the same.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +25,25 @@ REDIS_UID = 999  # the `redis` user of the official image
 
 
 @dataclass(frozen=True)
+class ManagedCache:
+    host: pulumi.Input[str]
+    port: int
+    password: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
 class RedisCacheArgs:
     estate: Estate
     tenant: TenantPlan
     namespace: pulumi.Input[str]
+    managed: Optional[ManagedCache] = None
 
 
 class RedisCache(PlatformComponent):
-    service_name: pulumi.Output[str]
-    """ClusterIP Service of the cache, reachable only from the tenant's Odoo pods."""
+    host: pulumi.Input[str]
+    """Host Odoo connects to: the in-cluster Service or the managed cache."""
+    port: int
+    tls: bool
     secret_name: str
     """Secret holding the `password` key."""
 
@@ -36,16 +51,25 @@ class RedisCache(PlatformComponent):
         super().__init__(name, opts)
         estate, plan, ns = args.estate, args.tenant, args.namespace
         labels = k8s_labels(estate, plan.tenant, "redis") | {"app.kubernetes.io/name": "redis"}
-        selector = selector_labels(plan.tenant, "redis")
-        password = random.RandomPassword(f"{name}-password", length=32, special=False, opts=self.child())
         self.secret_name = "redis-auth"
+        if args.managed:
+            secret_value = args.managed.password
+        else:
+            secret_value = pulumi.Output.secret(
+                random.RandomPassword(f"{name}-password", length=32, special=False, opts=self.child()).result
+            )
         secret = k8s.core.v1.Secret(
             f"{name}-auth",
             metadata=metadata(self.secret_name, ns, labels),
             type="Opaque",
-            string_data={"password": pulumi.Output.secret(password.result)},
+            string_data={"password": secret_value},
             opts=self.child(),
         )
+        if args.managed:
+            self.host, self.port, self.tls = args.managed.host, args.managed.port, True
+            self.register_outputs({"host": self.host, "port": self.port, "managed": True})
+            return
+        selector = selector_labels(plan.tenant, "redis")
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata("redis", ns, labels),
@@ -104,5 +128,5 @@ class RedisCache(PlatformComponent):
             ),
             opts=self.child(),
         )
-        self.service_name = service.metadata.apply(lambda meta: meta.name)
-        self.register_outputs({"serviceName": self.service_name, "secretName": self.secret_name})
+        self.host, self.port, self.tls = service.metadata.apply(lambda meta: meta.name), REDIS_PORT, False
+        self.register_outputs({"host": self.host, "port": self.port, "managed": False})

@@ -25,6 +25,7 @@ from odoo_platform.workload import (
     PRIVATE_RANGES,
     REDIS_CLIENT_LABEL,
     REDIS_PORT,
+    REDIS_TLS_PORT,
     SCALER_LABEL,
     WEBSOCKET_PORT,
     quota_for,
@@ -220,7 +221,15 @@ def _network_policies(args: TenantNamespaceArgs) -> dict[str, k8s.networking.v1.
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                     to=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=pods(**{"app.kubernetes.io/component": "redis"}))],
                     ports=tcp(REDIS_PORT),
-                )
+                ),
+                # A managed cache lives in the estate's private data subnets (TLS port on Azure).
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
+                        for cidr in args.database_cidrs
+                    ],
+                    ports=tcp(REDIS_PORT, REDIS_TLS_PORT),
+                ),
             ],
         ),
         "allow-egress-object-storage": k8s.networking.v1.NetworkPolicySpecArgs(

@@ -26,6 +26,15 @@ AZURE_PROVIDERS = {
     "dbforpostgresql:Configuration": "Microsoft.DBforPostgreSQL/flexibleServers/configurations",
     "dbforpostgresql:Database": "Microsoft.DBforPostgreSQL/flexibleServers/databases",
     "dataprotection:BackupVault": "Microsoft.DataProtection/backupVaults",
+    "dataprotection:BackupPolicy": "Microsoft.DataProtection/backupVaults/backupPolicies",
+    "dataprotection:BackupInstance": "Microsoft.DataProtection/backupVaults/backupInstances",
+    "keyvault:Vault": "Microsoft.KeyVault/vaults",
+    "keyvault:Key": "Microsoft.KeyVault/vaults/keys",
+    "keyvault:Secret": "Microsoft.KeyVault/vaults/secrets",
+    "managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
+    "storage:StorageAccount": "Microsoft.Storage/storageAccounts",
+    "redis:Redis": "Microsoft.Cache/redis",
+    "network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
 }
 
 AZURE_NAME_INPUTS = (
@@ -38,6 +47,12 @@ AZURE_NAME_INPUTS = (
     "configurationName",
     "databaseName",
     "vaultName",
+    "backupPolicyName",
+    "keyName",
+    "secretName",
+    "resourceName",
+    "accountName",
+    "privateEndpointName",
 )
 
 
@@ -64,7 +79,22 @@ class PlanMocks(pulumi.runtime.Mocks):
         return args.name, inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list]:
-        raise ToolFailure(f"the offline engine has no answer for the invoke {args.token} (add it to offline/mocks.py)")
+        answers = {
+            "azure-native:authorization:getClientConfig": lambda: {
+                "clientId": "11111111-1111-1111-1111-111111111111", "objectId": "22222222-2222-2222-2222-222222222222",
+                "subscriptionId": SUBSCRIPTION, "tenantId": "33333333-3333-3333-3333-333333333333",
+            },
+            "azure-native:redis:listRedisKeys": lambda: {
+                "primaryKey": _fake_secret(str(args.args.get("name")), 44), "secondaryKey": _fake_secret("2", 44),
+            },
+            "aws:index/getCallerIdentity:getCallerIdentity": lambda: {
+                "accountId": AWS_ACCOUNT, "arn": f"arn:aws:iam::{AWS_ACCOUNT}:role/deployer", "userId": "AIDEXAMPLE",
+                "id": AWS_ACCOUNT,
+            },
+        }
+        if args.token not in answers:
+            raise ToolFailure(f"the offline engine has no answer for the invoke {args.token} (add it to offline/mocks.py)")
+        return answers[args.token](), []
 
     def _azure(self, token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         kind = token.split(":", 1)[1]
@@ -76,9 +106,11 @@ class PlanMocks(pulumi.runtime.Mocks):
             resource_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{physical}"
         else:
             resource_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/{path or kind}/{physical}"
-        state = inputs | {"name": physical, "id": resource_id}
-        if kind == "dbforpostgresql:Server":
-            state["fullyQualifiedDomainName"] = f"{physical}.postgres.database.azure.com"
+        state = inputs | {"name": physical, "id": resource_id} | _azure_computed(kind, physical, inputs)
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # ARM answers with a map keyed by identity id, whatever shape the request used.
+            state["identity"] = identity | {"userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
         return resource_id, state
 
     def _aws(self, token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -96,6 +128,30 @@ class PlanMocks(pulumi.runtime.Mocks):
         return resource_id, state
 
 
+def _azure_computed(kind: str, physical: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Outputs Azure computes that the program reads."""
+    digest = hashlib.sha256(physical.encode()).hexdigest()
+    if kind == "dbforpostgresql:Server":
+        return {"fullyQualifiedDomainName": f"{physical}.postgres.database.azure.com"}
+    if kind == "keyvault:Vault":
+        return {"properties": inputs.get("properties", {}) | {"vaultUri": f"https://{physical}.vault.azure.net/"}}
+    if kind == "keyvault:Key":
+        return {"keyUri": f"https://vault.vault.azure.net/keys/{physical}",
+                "keyUriWithVersion": f"https://vault.vault.azure.net/keys/{physical}/{digest[:32]}"}
+    if kind == "managedidentity:UserAssignedIdentity":
+        return {"principalId": _uuid(digest), "clientId": _uuid(digest[::-1]), "tenantId": _uuid(digest[3:])}
+    if kind == "storage:StorageAccount":
+        return {"primaryEndpoints": {"blob": f"https://{physical}.blob.core.windows.net/",
+                                     "file": f"https://{physical}.file.core.windows.net/"}}
+    if kind == "redis:Redis":
+        return {"hostName": f"{physical}.redis.cache.windows.net", "sslPort": 6380}
+    return {}
+
+
+def _uuid(digest: str) -> str:
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
 def _is_own_name(kind: str, key: str) -> bool:
     own = {
         "resources:ResourceGroup": "resourceGroupName",
@@ -107,6 +163,11 @@ def _is_own_name(kind: str, key: str) -> bool:
         "dbforpostgresql:Configuration": "configurationName",
         "dbforpostgresql:Database": "databaseName",
         "dataprotection:BackupVault": "vaultName",
+        "dataprotection:BackupPolicy": "backupPolicyName",
+        "keyvault:Key": "keyName",
+        "keyvault:Secret": "secretName",
+        "storage:StorageAccount": "accountName",
+        "network:PrivateEndpoint": "privateEndpointName",
     }
     return own.get(kind) == key
 

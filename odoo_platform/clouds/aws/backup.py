@@ -1,0 +1,178 @@
+"""AWS backups: a KMS-encrypted, locked AWS Backup vault with a plan per tier (schedule within
+the RPO, continuous backup for PITR, cross-region copy for tier 1), and an Object Lock S3
+bucket for logical dumps and filestore archives."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from odoo_platform.clouds.base import BackupStore, Foundation, KeyRing, PostgresServer
+from odoo_platform.config import Environment, Estate
+from odoo_platform.labels import cloud_tags
+from odoo_platform.tiers import TierSpec
+
+DR_REGIONS = {
+    "eu-central-1": "eu-west-1", "eu-west-1": "eu-central-1", "eu-west-2": "eu-west-1", "eu-north-1": "eu-central-1",
+    "us-east-1": "us-west-2", "us-east-2": "us-west-2", "us-west-2": "us-east-1",
+}
+BACKUP_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+RESTORE_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"
+
+
+def backup_schedule(tier: TierSpec) -> str:
+    """An AWS cron expression whose interval never exceeds the tier's backup interval."""
+    hours = max(1, tier.backup_interval_minutes // 60)
+    if hours >= 24:
+        return "cron(0 1 * * ? *)"
+    return "cron(0 * * * ? *)" if hours == 1 else f"cron(0 */{hours} * * ? *)"
+
+
+def dr_region(region: str) -> str:
+    return DR_REGIONS.get(region, "eu-west-1" if region.startswith("eu-") else "us-west-2")
+
+
+def create_backup_vault(
+    name: str, owner: pulumi.Resource, estate: Estate, placement: str, tier: TierSpec, foundation: Foundation,
+    key_ring: KeyRing, server: PostgresServer, stateful: pulumi.ResourceOptions,
+) -> BackupStore:
+    child = pulumi.ResourceOptions(parent=owner)
+    production = estate.environment is Environment.PROD
+    tags = cloud_tags(estate) | {"placement": placement}
+    vault_name = f"odoo-{pulumi.get_stack()}-{placement}"
+    vault = aws.backup.Vault(
+        f"{name}-vault", name=vault_name, kms_key_arn=key_ring.key_id, force_destroy=False, tags=tags, opts=stateful
+    )
+    aws.backup.VaultLockConfiguration(
+        f"{name}-vault-lock",
+        backup_vault_name=vault.name,
+        min_retention_days=tier.backup_retention_days,
+        max_retention_days=max(tier.archive_retention_days, tier.backup_retention_days),
+        # Compliance mode once the grace period ends: nobody, root included, can shorten retention.
+        changeable_for_days=3 if production else None,
+        opts=stateful,
+    )
+    copy_actions = []
+    if tier.cross_region_copy and production:
+        dr_provider = aws.Provider(f"{name}-dr-provider", region=dr_region(estate.region), opts=child)
+        dr_vault = aws.backup.Vault(
+            f"{name}-dr-vault", name=f"{vault_name}-dr", force_destroy=False, tags=tags,
+            opts=pulumi.ResourceOptions(parent=owner, provider=dr_provider, protect=True, retain_on_delete=True),
+        )
+        copy_actions = [
+            aws.backup.PlanRuleCopyActionArgs(
+                destination_vault_arn=dr_vault.arn,
+                lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=tier.archive_retention_days),
+            )
+        ]
+    plan = aws.backup.Plan(
+        f"{name}-plan",
+        name=f"{vault_name}-{tier.label}",
+        rules=[
+            aws.backup.PlanRuleArgs(
+                rule_name="continuous-pitr",
+                target_vault_name=vault.name,
+                enable_continuous_backup=True,
+                schedule=backup_schedule(tier),
+                lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=tier.backup_retention_days),
+            ),
+            aws.backup.PlanRuleArgs(
+                rule_name="daily-archive",
+                target_vault_name=vault.name,
+                schedule="cron(0 2 * * ? *)",
+                lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=tier.archive_retention_days),
+                copy_actions=copy_actions,
+            ),
+        ],
+        tags=tags,
+        opts=child,
+    )
+    role = aws.iam.Role(
+        f"{name}-backup-role",
+        assume_role_policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "backup.amazonaws.com"}}],
+        }),
+        managed_policy_arns=[BACKUP_SERVICE_POLICY, RESTORE_SERVICE_POLICY],
+        tags=tags,
+        opts=child,
+    )
+    aws.backup.Selection(
+        f"{name}-selection", name=f"{placement}-postgres", plan_id=plan.id, iam_role_arn=role.arn,
+        resources=[server.resource_id], opts=child,
+    )
+    bucket = _archive_bucket(name, estate, placement, tier, key_ring, tags, stateful, child)
+    return BackupStore(vault_id=vault.arn, archive_url=bucket.bucket.apply(lambda b: f"s3://{b}"))
+
+
+def _archive_bucket(
+    name: str, estate: Estate, placement: str, tier: TierSpec, key_ring: KeyRing, tags: dict[str, str],
+    stateful: pulumi.ResourceOptions, child: pulumi.ResourceOptions,
+) -> aws.s3.Bucket:
+    production = estate.environment is Environment.PROD
+    bucket = aws.s3.Bucket(f"{name}-archive", object_lock_enabled=True, force_destroy=False, tags=tags, opts=stateful)
+    aws.s3.BucketVersioning(
+        f"{name}-archive-versioning", bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=child,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-archive-encryption",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="aws:kms", kms_master_key_id=key_ring.key_id
+                ),
+                bucket_key_enabled=True,
+            )
+        ],
+        opts=child,
+    )
+    aws.s3.BucketPublicAccessBlock(
+        f"{name}-archive-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+        ignore_public_acls=True, restrict_public_buckets=True, opts=child,
+    )
+    aws.s3.BucketPolicy(
+        f"{name}-archive-tls-only",
+        bucket=bucket.id,
+        policy=bucket.arn.apply(lambda arn: json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                {"Sid": "DenyOldTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": [arn, f"{arn}/*"], "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+            ],
+        })),
+        opts=child,
+    )
+    aws.s3.BucketObjectLockConfiguration(
+        f"{name}-archive-object-lock",
+        bucket=bucket.id,
+        object_lock_enabled="Enabled",
+        rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+            default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                mode="COMPLIANCE" if production else "GOVERNANCE", days=tier.archive_retention_days
+            )
+        ),
+        opts=child,
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-archive-lifecycle",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="cool-then-archive",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                transitions=[
+                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(storage_class="GLACIER_IR", days=30),
+                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(storage_class="DEEP_ARCHIVE", days=180),
+                ],
+            )
+        ],
+        opts=child,
+    )
+    return bucket

@@ -1,0 +1,53 @@
+"""AWS keys: a customer-managed KMS key with yearly rotation per placement; secrets in
+Secrets Manager encrypted with it."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from odoo_platform.clouds.base import Foundation, KeyRing
+from odoo_platform.config import Estate
+from odoo_platform.labels import cloud_tags
+
+ROTATION_DAYS = 90
+
+
+def create_key_ring(
+    name: str, owner: pulumi.Resource, estate: Estate, placement: str, foundation: Foundation,
+    stateful: pulumi.ResourceOptions,
+) -> KeyRing:
+    key = aws.kms.Key(
+        f"{name}-cmk",
+        description=f"odoo-platform {estate.environment.value} {placement}: databases, backups, caches, secrets",
+        enable_key_rotation=True,
+        rotation_period_in_days=ROTATION_DAYS,
+        deletion_window_in_days=30,
+        tags=cloud_tags(estate) | {"placement": placement},
+        opts=stateful,
+    )
+    aws.kms.Alias(
+        f"{name}-cmk-alias",
+        name=f"alias/odoo-platform/{pulumi.get_stack()}/{placement}",
+        target_key_id=key.key_id,
+        opts=pulumi.ResourceOptions(parent=owner),
+    )
+    return KeyRing(key_id=key.arn, store_id=key.arn, handles={"key": key})
+
+
+def store_secret(
+    name: str, owner: pulumi.Resource, key_ring: KeyRing, secret_name: str, value: pulumi.Output[str],
+    foundation: Foundation,
+) -> pulumi.Output[str]:
+    child = pulumi.ResourceOptions(parent=owner)
+    secret = aws.secretsmanager.Secret(
+        name,
+        name=f"odoo-platform/{pulumi.get_stack()}/{secret_name}",
+        kms_key_id=key_ring.key_id,
+        recovery_window_in_days=30,
+        opts=child,
+    )
+    aws.secretsmanager.SecretVersion(
+        f"{name}-value", secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child
+    )
+    return secret.arn

@@ -1,0 +1,37 @@
+"""ManagedRedis: the cloud's Redis for Odoo sessions (TLS only, private, authenticated)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+from odoo_platform.clouds import CloudAdapter, Foundation, KeyRing
+from odoo_platform.components.base import PlatformComponent
+from odoo_platform.config import Estate
+from odoo_platform.tiers import TierSpec
+
+
+@dataclass(frozen=True)
+class ManagedRedisArgs:
+    estate: Estate
+    tier: TierSpec
+    foundation: Foundation
+    key_ring: KeyRing
+    adapter: CloudAdapter
+
+
+class ManagedRedis(PlatformComponent):
+    host: pulumi.Output[str]
+    port: int
+    password: pulumi.Output[str]
+    """Access key / AUTH token; a Pulumi secret."""
+
+    def __init__(self, name: str, args: ManagedRedisArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__(name, opts)
+        cache = args.adapter.create_redis_cache(
+            name, self, args.estate, args.tier, args.foundation, args.key_ring, self.stateful()
+        )
+        self.host, self.port, self.password = cache.host, cache.port, cache.password
+        self.register_outputs({"host": self.host, "port": self.port, "resourceId": cache.resource_id})
