@@ -117,6 +117,13 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy-config", metavar="FILE", help="enforcement overrides, as pulumi --policy-pack-config")
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from odoo_platform.policy.rules import rules_table
+
+    print(rules_table(), end="")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="odoo-platform",
@@ -135,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_argument("--plan", required=True, help="a plan.json written by 'odoo-platform plan'")
     _policy_arguments(policy)
     policy.set_defaults(handler=cmd_policy)
+    rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
+    rules.set_defaults(handler=cmd_rules)
     return parser
 
 

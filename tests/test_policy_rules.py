@@ -36,6 +36,22 @@ def _with(resource: Resource, path: list, value) -> Resource:
 
 
 CONTAINER = ["spec", "template", "spec", "containers", 0]
+S3_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+
+
+def R(type_: str, props: dict, **extra) -> Resource:  # noqa: N802 - reads like a constructor in the table
+    return Resource(type_, f"urn:{type_}", props, **extra)
+
+
+STORAGE = R("azure-native:storage:StorageAccount", {
+    "enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
+    "publicNetworkAccess": "Disabled",
+    "encryption": {"keySource": "Microsoft.Keyvault", "requireInfrastructureEncryption": True},
+    "immutableStorageWithVersioning": {"enabled": True, "immutabilityPolicy": {"state": "Locked"}},
+})
 INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute"
 WEB = _with(_with(DEPLOYMENT, ["metadata", "labels"], {"app.kubernetes.io/component": "web"}), ["spec", "replicas"], 2)
 WEB = _with(WEB, CONTAINER + ["livenessProbe"], {"httpGet": {"path": "/web/health"}})
@@ -97,8 +113,30 @@ CASES = {
                Resource("aws:rds/instance:Instance", "u", {"tags": {"tier": "1"}, "multiAz": False}), PROD),
     "RES-13": (Resource("azure-native:dbforpostgresql:Server", "u", {"tags": {"tier": "1"}, "backup": {"geoRedundantBackup": "Enabled"}}),
                Resource("azure-native:dbforpostgresql:Server", "u", {"tags": {"tier": "1"}, "backup": {"geoRedundantBackup": "Disabled"}}), PROD),
+    "ENC-08": (R("azure-native:dbforpostgresql:Server", {"dataEncryption": {"type": "AzureKeyVault", "primaryKeyURI": "https://kv/keys/k"}}),
+               R("azure-native:dbforpostgresql:Server", {"dataEncryption": {"type": "SystemManaged"}}), DEV),
+    "ENC-09": (R("aws:rds/instance:Instance", {"kmsKeyId": "arn:aws:kms:k"}), R("aws:rds/instance:Instance", {}), DEV),
+    "ENC-10": (STORAGE, R(STORAGE.type, {**STORAGE.props, "minimumTlsVersion": "TLS1_0"}), DEV),
+    "ENC-11": (R("aws:backup/vault:Vault", {"kmsKeyArn": "arn:aws:kms:k"}), R("aws:backup/vault:Vault", {}), DEV),
+    "ENC-12": (R("azure-native:redis:Redis", {"enableNonSslPort": False, "minimumTlsVersion": "1.2"}),
+               R("azure-native:redis:Redis", {"enableNonSslPort": True, "minimumTlsVersion": "1.2"}), DEV),
+    "ENC-13": (R("aws:kms/key:Key", {"enableKeyRotation": True}), R("aws:kms/key:Key", {"enableKeyRotation": False}), DEV),
+    "ENC-14": (R(S3_SSE, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": "k"}}]}),
+               R(S3_SSE, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}), DEV),
+    "ENC-16": (R("azure-native:keyvault:Vault", {"properties": {"enablePurgeProtection": True, "enableRbacAuthorization": True}}),
+               R("azure-native:keyvault:Vault", {"properties": {"enablePurgeProtection": False, "enableRbacAuthorization": True}}), DEV),
+    "SEG-13": (STORAGE, R(STORAGE.type, {**STORAGE.props, "publicNetworkAccess": "Enabled"}), DEV),
+    "SEG-14": (R(S3_PAB, dict.fromkeys(PAB_FLAGS, True)), R(S3_PAB, dict.fromkeys(PAB_FLAGS, True) | {"restrictPublicBuckets": False}), DEV),
+    "SEG-16": (R("aws:ec2/securityGroup:SecurityGroup", {"ingress": [{"cidrBlocks": ["10.50.16.0/20"]}]}),
+               R("aws:ec2/securityGroup:SecurityGroup", {"ingress": [{"cidrBlocks": ["0.0.0.0/0"]}]}), DEV),
+    "RES-14": (R("aws:rds/instance:Instance", {"tags": {"tier": "1"}, "backupRetentionPeriod": 35}),
+               R("aws:rds/instance:Instance", {"tags": {"tier": "1"}, "backupRetentionPeriod": 14}), Context("dev", {1: 35})),
+    "RES-16": (R(S3_LOCK, {"rule": {"defaultRetention": {"mode": "COMPLIANCE", "days": 365}}}),
+               R(S3_LOCK, {"rule": {"defaultRetention": {"mode": "GOVERNANCE", "days": 365}}}), PROD),
+    "RES-17": (STORAGE, R(STORAGE.type, {**STORAGE.props, "immutableStorageWithVersioning": {
+                   "enabled": True, "immutabilityPolicy": {"state": "Unlocked"}}}), PROD),
 }
-STACK_RULES = {"SEG-02", "SEG-11", "RES-09"}
+STACK_RULES = {"SEG-02", "SEG-11", "RES-09", "ENC-15", "SEG-15", "RES-15", "RES-18"}
 
 
 def test_rule_ids_are_unique_and_every_rule_has_cases():
@@ -130,6 +168,38 @@ def test_quota_and_pdb_are_stack_rules():
     pdb = Resource("kubernetes:policy/v1:PodDisruptionBudget", "urn:p", {"metadata": {"namespace": "odoo-a"}})
     assert RULES["RES-09"].check_stack([web, pdb], DEV) == []
     assert [u for u, _ in RULES["RES-09"].check_stack([web], DEV)] == [web.urn]
+
+
+def test_data_plane_stack_rules():
+    bucket = R("aws:s3/bucket:Bucket", {})
+    tls_policy = R("aws:s3/bucketPolicy:BucketPolicy", {"policy": '{"Condition": {"Bool": {"aws:SecureTransport": "false"}}}'},
+                   dependencies=(bucket.urn,))
+    assert RULES["ENC-15"].check_stack([bucket, tls_policy], DEV) == []
+    assert [u for u, _ in RULES["ENC-15"].check_stack([bucket], DEV)] == [bucket.urn]
+
+    key = Resource("aws:kms/key:Key", "urn:key", {})
+    own_key = Resource("aws:kms/key:Key", "urn:own", {})
+    shared = Resource("aws:rds/instance:Instance", "urn:shared", {"tags": {"postgres-server": "shared"}}, dependencies=("urn:key",))
+    dedicated = Resource("aws:rds/instance:Instance", "urn:ded", {"tags": {"postgres-server": "dedicated-bank"}},
+                         dependencies=("urn:own",))
+    assert RULES["SEG-15"].check_stack([key, own_key, shared, dedicated], DEV) == []
+    leaking = Resource(dedicated.type, dedicated.urn, dedicated.props, dependencies=("urn:key",))
+    assert [u for u, _ in RULES["SEG-15"].check_stack([key, shared, leaking], DEV)] == ["urn:ded"]
+
+    vault = Resource("aws:backup/vault:Vault", "urn:vault", {})
+    lock = Resource("aws:backup/vaultLockConfiguration:VaultLockConfiguration", "urn:lock", {"changeableForDays": 3},
+                    dependencies=("urn:vault",))
+    governance = Resource(lock.type, lock.urn, {}, dependencies=("urn:vault",))
+    assert RULES["RES-15"].check_stack([vault, lock], PROD) == []
+    assert RULES["RES-15"].check_stack([vault, governance], DEV) == []
+    assert len(RULES["RES-15"].check_stack([vault, governance], PROD)) == 1
+    assert len(RULES["RES-15"].check_stack([vault], DEV)) == 1
+
+    server = R("azure-native:dbforpostgresql:Server", {})
+    delete_lock = R("azure-native:authorization:ManagementLockAtResourceLevel", {"level": "CanNotDelete"},
+                    dependencies=(server.urn,))
+    assert RULES["RES-18"].check_stack([server, delete_lock], DEV) == []
+    assert [u for u, _ in RULES["RES-18"].check_stack([server], DEV)] == [server.urn]
 
 
 def test_default_deny_is_a_stack_rule():
@@ -166,7 +236,11 @@ def test_a_pack_that_cannot_start_is_an_error(tmp_path: Path):
         run_pack(tmp_path, plan_of("dev"))
 
 
-def test_readme_documents_every_rule():
+def test_readme_rule_table_is_generated_from_the_registry():
+    from odoo_platform.policy.rules import rules_table
+
     readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- rules:start (generated by `odoo-platform rules`) -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert section == rules_table()
     for rule in RULES.values():
-        assert f"| {rule.id} |" in readme and f"`{rule.name}`" in readme, rule.id
+        assert f"| {rule.id} |" in section, rule.id

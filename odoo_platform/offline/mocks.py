@@ -136,8 +136,9 @@ def _azure_computed(kind: str, physical: str, inputs: dict[str, Any]) -> dict[st
     if kind == "keyvault:Vault":
         return {"properties": inputs.get("properties", {}) | {"vaultUri": f"https://{physical}.vault.azure.net/"}}
     if kind == "keyvault:Key":
-        return {"keyUri": f"https://vault.vault.azure.net/keys/{physical}",
-                "keyUriWithVersion": f"https://vault.vault.azure.net/keys/{physical}/{digest[:32]}"}
+        vault = inputs.get("vaultName", "vault")
+        return {"keyUri": f"https://{vault}.vault.azure.net/keys/{physical}",
+                "keyUriWithVersion": f"https://{vault}.vault.azure.net/keys/{physical}/{digest[:32]}"}
     if kind == "managedidentity:UserAssignedIdentity":
         return {"principalId": _uuid(digest), "clientId": _uuid(digest[::-1]), "tenantId": _uuid(digest[3:])}
     if kind == "storage:StorageAccount":

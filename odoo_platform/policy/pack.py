@@ -17,11 +17,18 @@ from pulumi_policy import (
 )
 
 from odoo_platform.policy.rule import Context, Resource, Rule
+from odoo_platform.tiers import DEFAULT_TIER_CATALOGUE
 
 
 def stack_context() -> Context:
-    """The environment of the stack being previewed (the CLI passes stack config to packs)."""
-    return Context(environment=pulumi.Config("odoo-platform").get("environment") or "dev")
+    """Facts of the stack being previewed (the CLI passes the stack's config to packs)."""
+    config = pulumi.Config("odoo-platform")
+    overrides = config.get_object("tiers") or {}
+    retention = {tier: spec.backup_retention_days for tier, spec in DEFAULT_TIER_CATALOGUE.items()}
+    for tier, fields in overrides.items():
+        if str(tier).isdigit() and isinstance(fields, dict) and "backupRetentionDays" in fields:
+            retention[int(tier)] = int(fields["backupRetentionDays"])
+    return Context(environment=config.get("environment") or "dev", tier_retention_days=retention)
 
 
 def default_level(context: Context) -> EnforcementLevel:
@@ -43,8 +50,11 @@ def _resource_policy(rule: Rule, context: Context, level: EnforcementLevel) -> R
 
 def _stack_policy(rule: Rule, context: Context, level: EnforcementLevel) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        resources = [Resource(type=r.resource_type, urn=r.urn, props=r.props, parent=r.parent.urn if r.parent else None)
-                     for r in args.resources]
+        resources = [
+            Resource(type=r.resource_type, urn=r.urn, props=r.props, parent=r.parent.urn if r.parent else None,
+                     dependencies=tuple(d.urn for d in r.dependencies))
+            for r in args.resources
+        ]
         for urn, message in rule.check_stack(resources, context):  # type: ignore[misc]
             report(f"[{rule.id}] {message}. {rule.remediation}", urn)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Optional
 
@@ -24,6 +24,8 @@ class Resource:
     props: Mapping[str, Any]
     protect: bool = False
     parent: Optional[str] = None
+    dependencies: tuple[str, ...] = ()
+    """URNs this resource depends on (stack rules only)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,11 @@ class Context:
     """Stack facts a rule may depend on (from the stack's `odoo-platform:` config)."""
 
     environment: str
+    tier_retention_days: Mapping[int, int] = field(default_factory=dict)
+    """Backup retention each tier promises (the stack's catalogue; defaults where unset)."""
+
+    def retention_days(self, tier: int) -> int:
+        return self.tier_retention_days.get(tier, 7)
 
     @property
     def production(self) -> bool:

@@ -147,7 +147,8 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
                     resources=[
                         analyzer_pb2.AnalyzerResource(
                             type=r["type"], urn=r["urn"], name=r["name"], properties=_struct(r["inputs"]),
-                            parent=r["parent"] or "", options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
+                            parent=r["parent"] or "", dependencies=r["dependsOn"],
+                            options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
                         )
                         for r in custom
                     ]

@@ -34,7 +34,7 @@ def create_foundation(name: str, owner: pulumi.Resource, estate: Estate) -> Foun
                 tags=tags | {"Name": f"{name}-{role}-{zone}", "network-role": role},
                 opts=child,
             )
-            for zone, cidr in zip(ZONES, cidrs)
+            for zone, cidr in zip(ZONES, cidrs, strict=True)
         ]
 
     nodes = subnets("nodes", NODE_SUBNETS)

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, containers, get
 from odoo_platform.policy.rules.types import (
+    AWS_BACKUP_VAULT,
+    AZURE_BACKUP_VAULT,
+    AZURE_PG,
+    AZURE_REDIS,
+    ELASTICACHE,
     INGRESS_ROUTE,
+    KEY_VAULT,
+    KMS_KEY,
     RDS,
+    S3_BUCKET,
+    S3_ENCRYPTION,
+    S3_POLICY,
     SECRET_NAME,
+    STORAGE_ACCOUNT,
     TLS_OPTION,
 )
 
@@ -63,6 +76,80 @@ def _rds_force_ssl(resource: Resource, _: Context) -> str | None:
     return None if parameters.get("rds.force_ssl") == "1" else "rds.force_ssl is not 1 (add the parameter rds.force_ssl=1)"
 
 
+def _azure_pg_cmk(resource: Resource, _: Context) -> str | None:
+    encryption = resource.props.get("dataEncryption") or {}
+    if encryption.get("type") != "AzureKeyVault" or not encryption.get("primaryKeyURI"):
+        return "data is encrypted with platform keys (set data_encryption to AzureKeyVault with a customer key)"
+    return None
+
+
+def _rds_cmk(resource: Resource, _: Context) -> str | None:
+    return None if resource.props.get("kmsKeyId") else "storage uses the AWS-managed key (set kms_key_id to the placement's KMS key)"
+
+
+def _storage_account(resource: Resource, _: Context) -> str | None:
+    props = resource.props
+    encryption = props.get("encryption") or {}
+    if props.get("enableHttpsTrafficOnly") is not True:
+        return "HTTP is allowed (set enable_https_traffic_only=True)"
+    if props.get("minimumTlsVersion") not in ("TLS1_2", "TLS1_3"):
+        return f"minimum TLS is {props.get('minimumTlsVersion') or 'unset'} (set minimum_tls_version=TLS1_2)"
+    if encryption.get("keySource") != "Microsoft.Keyvault" or encryption.get("requireInfrastructureEncryption") is not True:
+        return "blobs are not double-encrypted with a customer key (Key Vault key source and infrastructure encryption)"
+    return None
+
+
+def _backup_vault_cmk(resource: Resource, _: Context) -> str | None:
+    if resource.type == AZURE_BACKUP_VAULT:
+        state = get(resource.props, "properties", "securitySettings", "encryptionSettings", "state")
+        return None if state == "Enabled" else "backups are encrypted with platform keys (enable encryptionSettings with the placement's key)"
+    return None if resource.props.get("kmsKeyArn") else "backups are encrypted with the default key (set kms_key_arn)"
+
+
+def _redis_tls(resource: Resource, _: Context) -> str | None:
+    props = resource.props
+    if resource.type == AZURE_REDIS:
+        if props.get("enableNonSslPort") is not False or props.get("minimumTlsVersion") not in ("1.2", "1.3"):
+            return "the cache accepts plain or old-TLS connections (disable the non-TLS port, minimum TLS 1.2)"
+        return None
+    if not (props.get("transitEncryptionEnabled") and props.get("atRestEncryptionEnabled") and props.get("kmsKeyId")):
+        return "the cache is not encrypted in transit and at rest with the placement's key"
+    return None if props.get("authToken") else "the cache has no AUTH token (set auth_token from a generated secret)"
+
+
+def _kms_rotation(resource: Resource, _: Context) -> str | None:
+    return None if resource.props.get("enableKeyRotation") is True else "the key never rotates (set enable_key_rotation=True)"
+
+
+def _s3_kms(resource: Resource, _: Context) -> str | None:
+    for rule in resource.props.get("rules") or []:
+        default = rule.get("applyServerSideEncryptionByDefault") or {}
+        if default.get("sseAlgorithm") == "aws:kms" and default.get("kmsMasterKeyId"):
+            return None
+    return "objects are not encrypted with SSE-KMS under the placement's key (sse_algorithm aws:kms with kms_master_key_id)"
+
+
+def _s3_tls_only(resources: Sequence[Resource], _: Context) -> list[tuple[str, str]]:
+    guarded = {
+        dependency
+        for r in resources
+        if r.type == S3_POLICY and "aws:SecureTransport" in str(r.props.get("policy", ""))
+        for dependency in r.dependencies
+    }
+    return [
+        (r.urn, "the bucket has no policy denying non-TLS requests (add a Deny on aws:SecureTransport=false)")
+        for r in resources
+        if r.type == S3_BUCKET and r.urn not in guarded
+    ]
+
+
+def _key_vault_hardening(resource: Resource, _: Context) -> str | None:
+    props = resource.props.get("properties") or {}
+    if not (props.get("enablePurgeProtection") and props.get("enableRbacAuthorization")):
+        return "the vault lacks purge protection or RBAC authorization (enable both)"
+    return None
+
+
 ENCRYPTION = [
     Rule("ENC-01", "k8s-container-disallow-plain-secret-env", "Containers must not carry secrets as plain environment values.",
          Severity.HIGH, "Reference a Secret with valueFrom.secretKeyRef.", K8S_WORKLOADS, _no_plain_secret_env),
@@ -78,4 +165,22 @@ ENCRYPTION = [
          Severity.HIGH, "Start redis-server with --requirepass read from a Secret.", K8S_WORKLOADS, _redis_auth),
     Rule("ENC-07", "aws-rds-parametergroup-require-tls", "RDS PostgreSQL parameter groups force TLS.",
          Severity.HIGH, "Set rds.force_ssl=1.", ("aws:rds/parameterGroup:ParameterGroup",), _rds_force_ssl),
+    Rule("ENC-08", "azure-postgres-require-cmk", "PostgreSQL flexible servers encrypt data with a customer-managed key.",
+         Severity.CRITICAL, "Set data_encryption (AzureKeyVault) with the placement's key and identity.", (AZURE_PG,), _azure_pg_cmk),
+    Rule("ENC-09", "aws-rds-instance-require-cmk", "RDS instances encrypt data with a customer-managed KMS key.",
+         Severity.CRITICAL, "Set kms_key_id.", (RDS,), _rds_cmk),
+    Rule("ENC-10", "azure-storage-require-https-tls12-cmk", "Storage accounts are HTTPS-only, TLS 1.2+, double-encrypted with a customer key.",
+         Severity.CRITICAL, "Set HTTPS only, TLS1_2, Key Vault key source and infrastructure encryption.", (STORAGE_ACCOUNT,), _storage_account),
+    Rule("ENC-11", "backup-vault-require-cmk", "Backup vaults encrypt backups with a customer-managed key.",
+         Severity.CRITICAL, "Use the placement's key for the vault.", (AZURE_BACKUP_VAULT, AWS_BACKUP_VAULT), _backup_vault_cmk),
+    Rule("ENC-12", "redis-require-tls-and-encryption", "Managed Redis accepts only TLS 1.2+ and is encrypted and authenticated.",
+         Severity.HIGH, "Disable plain ports, require TLS 1.2, encrypt at rest, require AUTH.", (AZURE_REDIS, ELASTICACHE), _redis_tls),
+    Rule("ENC-13", "aws-kms-key-require-rotation", "KMS keys rotate automatically.",
+         Severity.HIGH, "Set enable_key_rotation=True.", (KMS_KEY,), _kms_rotation),
+    Rule("ENC-14", "aws-s3-require-sse-kms", "Archive buckets use SSE-KMS with the placement's key.",
+         Severity.CRITICAL, "Configure aws:kms default encryption.", (S3_ENCRYPTION,), _s3_kms),
+    Rule("ENC-15", "aws-s3-require-tls-only-policy", "Every bucket denies requests that are not over TLS (stack rule).",
+         Severity.HIGH, "Attach a bucket policy denying aws:SecureTransport=false.", check_stack=_s3_tls_only),
+    Rule("ENC-16", "azure-keyvault-require-purge-protection-rbac", "Key Vaults have purge protection and RBAC authorization.",
+         Severity.HIGH, "Enable purge protection and RBAC.", (KEY_VAULT,), _key_vault_hardening),
 ]

@@ -6,9 +6,13 @@ from collections.abc import Sequence
 
 from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, containers, get
 from odoo_platform.policy.rules.types import (
+    AWS_BACKUP_VAULT,
+    AWS_VAULT_LOCK,
     AZURE_PG,
     RDS,
+    S3_OBJECT_LOCK,
     STATEFUL,
+    STORAGE_ACCOUNT,
     tenant_namespace,
 )
 
@@ -116,6 +120,52 @@ def _tier_one_geo_backup(resource: Resource, context: Context) -> str | None:
     return None
 
 
+def _retention_meets_tier(resource: Resource, context: Context) -> str | None:
+    tier = get(resource.props, "tags", "tier")
+    if tier is None or not str(tier).isdigit():
+        return None
+    required = context.retention_days(int(tier))
+    days = get(resource.props, "backup", "backupRetentionDays") if resource.type == AZURE_PG else resource.props.get("backupRetentionPeriod")
+    days = int(days or 0)
+    return None if days >= required else f"tier {tier} promises {required} days of backups, the server keeps {days} (raise the retention)"
+
+
+def _vault_locked(resources: Sequence[Resource], context: Context) -> list[tuple[str, str]]:
+    locked = {d for r in resources if r.type == AWS_VAULT_LOCK for d in r.dependencies}
+    compliance = {d for r in resources if r.type == AWS_VAULT_LOCK and r.props.get("changeableForDays") for d in r.dependencies}
+    findings = []
+    for vault in (r for r in resources if r.type == AWS_BACKUP_VAULT and not r.urn.endswith("-dr-vault")):
+        if vault.urn not in locked:
+            findings.append((vault.urn, "the backup vault has no vault lock (add a VaultLockConfiguration)"))
+        elif context.production and vault.urn not in compliance:
+            findings.append((vault.urn, "the production vault lock is in governance mode (set changeable_for_days for compliance mode)"))
+    return findings
+
+
+def _object_lock_compliance(resource: Resource, context: Context) -> str | None:
+    mode = get(resource.props, "rule", "defaultRetention", "mode")
+    if context.production and mode != "COMPLIANCE":
+        return f"object lock mode is {mode or 'unset'} (use COMPLIANCE in production)"
+    return None if mode else "objects have no default retention (set a default retention mode and days)"
+
+
+def _storage_immutability(resource: Resource, context: Context) -> str | None:
+    policy = get(resource.props, "immutableStorageWithVersioning", default={}) or {}
+    if not policy.get("enabled"):
+        return "blobs are mutable (enable immutable storage with versioning)"
+    state = get(policy, "immutabilityPolicy", "state")
+    if context.production and state != "Locked":
+        return f"the immutability policy is {state or 'unset'} (lock it in production)"
+    return None
+
+
+def _delete_lock(resources: Sequence[Resource], _: Context) -> list[tuple[str, str]]:
+    locked = {d for r in resources if r.type == "azure-native:authorization:ManagementLockAtResourceLevel"
+              and r.props.get("level") == "CanNotDelete" for d in r.dependencies}
+    return [(r.urn, "the server has no CanNotDelete lock (add a management lock)")
+            for r in resources if r.type == AZURE_PG and r.urn not in locked]
+
+
 RESILIENCE = [
     Rule("RES-01", "postgres-require-backup-retention", "PostgreSQL backups are kept at least 7 days.",
          Severity.HIGH, "Raise the backup retention (the tier catalogue sets 7/14/35 days).", (AZURE_PG, RDS), _retention),
@@ -143,4 +193,14 @@ RESILIENCE = [
          Severity.CRITICAL, "Zone-redundant HA on Azure, Multi-AZ on AWS.", (AZURE_PG, RDS), _tier_one_ha),
     Rule("RES-13", "azure-postgres-tier1-require-geo-backup", "Tier 1 databases keep geo-redundant backups in production.",
          Severity.HIGH, "Enable geo-redundant backups.", (AZURE_PG,), _tier_one_geo_backup),
+    Rule("RES-14", "postgres-require-tier-retention", "Backup retention meets the tenant tier's promise.",
+         Severity.HIGH, "Keep backups at least as long as the tier catalogue says.", (AZURE_PG, RDS), _retention_meets_tier),
+    Rule("RES-15", "aws-backup-vault-require-lock", "AWS Backup vaults are locked (compliance mode in production) (stack rule).",
+         Severity.CRITICAL, "Add a VaultLockConfiguration; set changeable_for_days in production.", check_stack=_vault_locked),
+    Rule("RES-16", "aws-s3-require-object-lock", "Archive buckets keep objects under Object Lock (compliance in production).",
+         Severity.CRITICAL, "Set a default retention; COMPLIANCE mode in production.", (S3_OBJECT_LOCK,), _object_lock_compliance),
+    Rule("RES-17", "azure-storage-require-immutability", "Archive storage is immutable (locked in production).",
+         Severity.CRITICAL, "Enable immutable storage with versioning; lock it in production.", (STORAGE_ACCOUNT,), _storage_immutability),
+    Rule("RES-18", "azure-postgres-require-delete-lock", "Every PostgreSQL server has a CanNotDelete lock (stack rule).",
+         Severity.HIGH, "Add a ManagementLockAtResourceLevel with level CanNotDelete.", check_stack=_delete_lock),
 ]

@@ -6,11 +6,17 @@ from collections.abc import Sequence
 
 from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, containers, get, pod_spec
 from odoo_platform.policy.rules.types import (
+    AZURE_KEY,
     AZURE_PG,
+    AZURE_REDIS,
     INGRESS_ROUTE,
+    KEY_VAULT,
+    KMS_KEY,
     NAMESPACE,
     NETWORK_POLICY,
     RDS,
+    S3_PUBLIC_ACCESS_BLOCK,
+    STORAGE_ACCOUNT,
     tenant_namespace,
 )
 
@@ -133,6 +139,43 @@ def _database_manager_closed(resource: Resource, _: Context) -> str | None:
     return None
 
 
+def _no_public_endpoint(resource: Resource, _: Context) -> str | None:
+    props = resource.props
+    access = props.get("publicNetworkAccess") or get(props, "properties", "publicNetworkAccess")
+    if access != "Disabled":
+        return "the service accepts connections from the internet (set public_network_access=Disabled, use a private endpoint)"
+    if resource.type == STORAGE_ACCOUNT and props.get("allowBlobPublicAccess") is not False:
+        return "blobs may be made public (set allow_blob_public_access=False)"
+    return None
+
+
+def _s3_public_access_block(resource: Resource, _: Context) -> str | None:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    missing = [flag for flag in flags if resource.props.get(flag) is not True]
+    return f"public access is not fully blocked ({', '.join(missing)} must be true)" if missing else None
+
+
+def _dedicated_keys_unshared(resources: Sequence[Resource], _: Context) -> list[tuple[str, str]]:
+    keys = {r.urn for r in resources if r.type in (AZURE_KEY, KMS_KEY)}
+    users: dict[str, list[Resource]] = {}
+    for server in (r for r in resources if r.type in (AZURE_PG, RDS)):
+        for key in set(server.dependencies) & keys:
+            users.setdefault(key, []).append(server)
+    return [
+        (server.urn, f"dedicated server {get(server.props, 'tags', 'postgres-server')} shares its key with another server "
+                     "(give every dedicated tenant its own key)")
+        for servers in users.values() if len(servers) > 1
+        for server in servers if str(get(server.props, "tags", "postgres-server", default="")).startswith("dedicated-")
+    ]
+
+
+def _no_open_security_group(resource: Resource, _: Context) -> str | None:
+    for rule in resource.props.get("ingress") or []:
+        if "0.0.0.0/0" in (rule.get("cidrBlocks") or []) or "::/0" in (rule.get("ipv6CidrBlocks") or []):
+            return "the security group admits the whole internet (admit the cluster's node subnets only)"
+    return None
+
+
 SEGREGATION = [
     Rule("SEG-01", "k8s-namespace-require-tenant-label-and-psa", "Tenant namespaces carry their tenant label and enforce Pod Security restricted.",
          Severity.HIGH, "Label the namespace and set pod-security.kubernetes.io/enforce: restricted.", (NAMESPACE,), _namespace_labels),
@@ -158,4 +201,13 @@ SEGREGATION = [
          Severity.HIGH, "Add a ResourceQuota so one tenant cannot starve the others.", check_stack=_quota_everywhere),
     Rule("SEG-12", "traefik-ingressroute-block-database-manager", "Odoo's database manager is never public.",
          Severity.CRITICAL, "Route /web/database through the allow-list middleware.", (INGRESS_ROUTE,), _database_manager_closed),
+    Rule("SEG-13", "azure-data-services-disallow-public-access", "Storage, Key Vault and Redis are reachable only privately.",
+         Severity.CRITICAL, "Disable public network access and use private endpoints.", (STORAGE_ACCOUNT, KEY_VAULT, AZURE_REDIS),
+         _no_public_endpoint),
+    Rule("SEG-14", "aws-s3-require-public-access-block", "Archive buckets block every form of public access.",
+         Severity.CRITICAL, "Enable all four public access block settings.", (S3_PUBLIC_ACCESS_BLOCK,), _s3_public_access_block),
+    Rule("SEG-15", "dedicated-tenants-disallow-shared-keys", "Dedicated tenants' servers never share an encryption key (stack rule).",
+         Severity.CRITICAL, "Give every dedicated placement its own key.", check_stack=_dedicated_keys_unshared),
+    Rule("SEG-16", "aws-security-group-disallow-internet-ingress", "Security groups never admit the whole internet.",
+         Severity.CRITICAL, "Restrict ingress to the cluster's subnets.", ("aws:ec2/securityGroup:SecurityGroup",), _no_open_security_group),
 ]

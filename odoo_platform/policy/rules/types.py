@@ -17,3 +17,18 @@ STATEFUL = (AZURE_PG, RDS, "azure-native:dataprotection:BackupVault", "aws:backu
 
 def tenant_namespace(name: str) -> bool:
     return name.startswith("odoo-")
+
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+KEY_VAULT = "azure-native:keyvault:Vault"
+AZURE_REDIS = "azure-native:redis:Redis"
+AZURE_BACKUP_VAULT = "azure-native:dataprotection:BackupVault"
+ELASTICACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+KMS_KEY = "aws:kms/key:Key"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+S3_OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+AWS_BACKUP_VAULT = "aws:backup/vault:Vault"
+AWS_VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
+AZURE_KEY = "azure-native:keyvault:Key"
