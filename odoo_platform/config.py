@@ -130,6 +130,13 @@ class BusinessHours(_Model):
 
 class KubernetesSettings(_Model):
     version: str = Field(default="1.30", pattern=r"^1\.\d{2}$")
+    create_cluster: bool = Field(
+        default=False,
+        description="Create a private AKS/EKS cluster; false uses the existing cluster of the ambient kubeconfig.",
+    )
+    node_vm_size: str = Field(default="", description="Node size (default Standard_D4ds_v5 on Azure, m7g.xlarge on AWS).")
+    nodes_min: Annotated[int, Field(ge=1, le=100)] = 3
+    nodes_max: Annotated[int, Field(ge=1, le=500)] = 12
     ingress_namespace: str = "traefik"
     traefik_chart_version: str = "36.3.0"
     scaler_image: str = "registry.k8s.io/kubectl:v1.30.14"

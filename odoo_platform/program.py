@@ -22,6 +22,8 @@ from odoo_platform.components import (
     DatabaseOperationsArgs,
     EncryptionKeys,
     EncryptionKeysArgs,
+    KubernetesCluster,
+    KubernetesClusterArgs,
     ManagedCache,
     ManagedPostgres,
     ManagedPostgresArgs,
@@ -105,17 +107,20 @@ def build_estate(estate: Estate) -> EstatePlan:
                              archive_url=backups.archive_url)
         )
 
-    ingress = TraefikIngress("traefik", TraefikIngressArgs(estate=estate))
-    Observability("observability", ObservabilityArgs(estate=estate, namespace=ingress.namespace))
+    on_cluster = _cluster_options(estate, adapter, foundation)
+    ingress = TraefikIngress("traefik", TraefikIngressArgs(estate=estate), on_cluster)
+    Observability("observability", ObservabilityArgs(estate=estate, namespace=ingress.namespace), on_cluster)
     DatabaseOperations(
         "operations",
         DatabaseOperationsArgs(estate=estate, servers=tuple(operations), database_cidrs=foundation.database_cidrs),
+        on_cluster,
     )
 
     for tenant in plan.tenants:
         namespace = TenantNamespace(
             tenant.name,
             TenantNamespaceArgs(estate=estate, tenant=tenant, database_cidrs=foundation.database_cidrs),
+            on_cluster,
         )
         cache = caches.get(tenant.server_key)
         redis = RedisCache(
@@ -124,6 +129,7 @@ def build_estate(estate: Estate) -> EstatePlan:
                 estate=estate, tenant=tenant, namespace=namespace.namespace,
                 managed=ManagedCache(host=cache.host, port=cache.port, password=cache.password) if cache else None,
             ),
+            on_cluster,
         )
         database = servers[tenant.server_key]
         odoo = OdooCluster(
@@ -142,10 +148,12 @@ def build_estate(estate: Estate) -> EstatePlan:
                 redis_tls=redis.tls,
                 redis_secret=redis.secret_name,
             ),
+            on_cluster,
         )
         TenantIngress(
             tenant.name,
             TenantIngressArgs(estate=estate, tenant=tenant, namespace=namespace.namespace, service_name=odoo.service_name),
+            on_cluster,
         )
 
     pulumi.export(
@@ -167,6 +175,19 @@ def build_estate(estate: Estate) -> EstatePlan:
     )
     pulumi.export("postgresServers", {key: server.host for key, server in servers.items()})
     return plan
+
+
+def _cluster_options(estate: Estate, adapter, foundation) -> pulumi.ResourceOptions | None:
+    """Where Kubernetes objects go: a cluster created here, or the ambient kubeconfig's (the default)."""
+    if not estate.kubernetes.create_cluster:
+        return None
+    keys = EncryptionKeys(
+        "keys-cluster", EncryptionKeysArgs(estate=estate, placement="cluster", foundation=foundation, adapter=adapter)
+    ).key_ring
+    cluster = KubernetesCluster(
+        "cluster", KubernetesClusterArgs(estate=estate, foundation=foundation, key_ring=keys, adapter=adapter)
+    )
+    return pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
 
 
 def _server_handle(database: ManagedPostgres):

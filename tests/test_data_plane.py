@@ -183,3 +183,33 @@ def test_operations_jobs_bootstrap_dump_and_drill_every_tenant(plan_for):
     assert roles[0]["inputs"]["stringData"] == {"agency": "[secret]", "studio": "[secret]"}
     scripts = next(r for r in resources_of(plan, "kubernetes:core/v1:ConfigMap"))["inputs"]["data"]
     assert "NOSUPERUSER" in scripts["bootstrap.sh"] and "DROP DATABASE IF EXISTS" in scripts["restore-check.sh"]
+
+
+@pytest.mark.parametrize("cloud", ["azure", "aws"])
+def test_a_created_cluster_is_private_encrypted_and_feeds_the_kubernetes_provider(plan_for, cloud):
+    plan = plan_for(_prod(cloud, 2, kubernetes={"createCluster": True}))
+    (provider,) = resources_of(plan, "pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+    if cloud == "azure":
+        cluster = _one(plan, "azure-native:containerservice:ManagedCluster")["inputs"]
+        assert cluster["apiServerAccessProfile"]["enablePrivateCluster"] is True
+        assert cluster["disableLocalAccounts"] is True
+        assert cluster["securityProfile"]["azureKeyVaultKms"]["enabled"] is True
+        assert cluster["securityProfile"]["workloadIdentity"]["enabled"] is True
+        assert cluster["networkProfile"]["networkPolicy"] == "cilium"
+        pool = cluster["agentPoolProfiles"][0]
+        assert pool["availabilityZones"] == ["1", "2", "3"] and pool["enableAutoScaling"] is True
+    else:
+        cluster = _one(plan, "aws:eks/cluster:Cluster")["inputs"]
+        assert cluster["vpcConfig"]["endpointPublicAccess"] is False and cluster["vpcConfig"]["endpointPrivateAccess"] is True
+        assert cluster["encryptionConfig"]["resources"] == ["secrets"]
+        assert len(cluster["vpcConfig"]["subnetIds"]) == 3
+        assert _one(plan, "aws:eks/nodeGroup:NodeGroup")["inputs"]["scalingConfig"]["minSize"] == 3
+    # The cluster's secrets key is its own placement: tenants' keys never encrypt the control plane.
+    assert "keys-cluster" in {r["name"] for r in plan["resources"] if r["component"]}
+
+
+def test_by_default_the_estate_uses_the_existing_cluster(plan_for):
+    plan = plan_for(_prod("azure", 2))
+    assert not resources_of(plan, "pulumi:providers:kubernetes")
+    assert not resources_of(plan, "azure-native:containerservice:ManagedCluster")

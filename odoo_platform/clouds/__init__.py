@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from odoo_platform.clouds.base import BackupStore, CacheEndpoint, CloudAdapter, Foundation, KeyRing, PostgresServer
+from odoo_platform.clouds.base import BackupStore, CacheEndpoint, CloudAdapter, ClusterAccess, Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Cloud
 
 
@@ -16,4 +16,4 @@ def adapter_for(cloud: Cloud) -> CloudAdapter:
     return AwsAdapter()
 
 
-__all__ = ["BackupStore", "CacheEndpoint", "CloudAdapter", "Foundation", "KeyRing", "PostgresServer", "adapter_for"]
+__all__ = ["BackupStore", "CacheEndpoint", "CloudAdapter", "ClusterAccess", "Foundation", "KeyRing", "PostgresServer", "adapter_for"]

@@ -64,6 +64,14 @@ class CacheEndpoint:
     resource_id: pulumi.Output[str]
 
 
+@dataclass(frozen=True)
+class ClusterAccess:
+    kubeconfig: pulumi.Output[str]
+    """A Pulumi secret: credentials of the created cluster."""
+    oidc_issuer: pulumi.Output[str]
+    """Issuer URL workload identities federate with."""
+
+
 class CloudAdapter(Protocol):
     cloud: str
     rwx_storage_class: str
@@ -104,6 +112,14 @@ class CloudAdapter(Protocol):
         self, name: str, owner: pulumi.Resource, estate: Estate, placement: str, tier: TierSpec,
         foundation: Foundation, key_ring: KeyRing, server: PostgresServer, stateful: pulumi.ResourceOptions,
     ) -> BackupStore:
+        ...
+
+    def create_cluster(
+        self, name: str, owner: pulumi.Resource, estate: Estate, foundation: Foundation, key_ring: KeyRing,
+        stateful: pulumi.ResourceOptions,
+    ) -> ClusterAccess:
+        """A private Kubernetes cluster: private API, secrets encrypted with `key_ring`, workload identity,
+        autoscaling nodes spread over three zones."""
         ...
 
     def create_redis_cache(

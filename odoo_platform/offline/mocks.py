@@ -6,6 +6,7 @@ what the plan shows is exactly what the program asked for.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -15,6 +16,7 @@ from odoo_platform.errors import ToolFailure
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 AWS_ACCOUNT = "123456789012"
+MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"
 
 AZURE_PROVIDERS = {
     "resources:ResourceGroup": None,
@@ -35,6 +37,7 @@ AZURE_PROVIDERS = {
     "storage:StorageAccount": "Microsoft.Storage/storageAccounts",
     "redis:Redis": "Microsoft.Cache/redis",
     "network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
+    "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters",
 }
 
 AZURE_NAME_INPUTS = (
@@ -87,6 +90,9 @@ class PlanMocks(pulumi.runtime.Mocks):
             "azure-native:redis:listRedisKeys": lambda: {
                 "primaryKey": _fake_secret(str(args.args.get("name")), 44), "secondaryKey": _fake_secret("2", 44),
             },
+            "azure-native:containerservice:listManagedClusterUserCredentials": lambda: {
+                "kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(MOCK_KUBECONFIG.encode()).decode()}],
+            },
             "aws:index/getCallerIdentity:getCallerIdentity": lambda: {
                 "accountId": AWS_ACCOUNT, "arn": f"arn:aws:iam::{AWS_ACCOUNT}:role/deployer", "userId": "AIDEXAMPLE",
                 "id": AWS_ACCOUNT,
@@ -122,6 +128,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             resource_id = physical
         arn = f"arn:aws:{service}:{self.region}:{AWS_ACCOUNT}:{token.rsplit(':', 1)[1].lower()}/{physical}"
         state = inputs | {"id": resource_id, "arn": arn, "name": physical}
+        if token == "aws:eks/cluster:Cluster":
+            state["endpoint"] = f"https://{hashlib.sha256(name.encode()).hexdigest()[:32].upper()}.gr7.{self.region}.eks.amazonaws.com"
+            state["certificateAuthority"] = {"data": base64.b64encode(b"mock-ca").decode()}
+            state["identities"] = [{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/EXAMPLE"}]}]
         if token == "aws:rds/instance:Instance":
             state["address"] = f"{physical}.c0ffee0example.{self.region}.rds.amazonaws.com"
             state["endpoint"] = f"{state['address']}:5432"
@@ -144,6 +154,8 @@ def _azure_computed(kind: str, physical: str, inputs: dict[str, Any]) -> dict[st
     if kind == "storage:StorageAccount":
         return {"primaryEndpoints": {"blob": f"https://{physical}.blob.core.windows.net/",
                                      "file": f"https://{physical}.file.core.windows.net/"}}
+    if kind == "containerservice:ManagedCluster":
+        return {"oidcIssuerProfile": {"enabled": True, "issuerUrl": f"https://westeurope.oic.prod-aks.azure.com/{digest[:36]}/"}}
     if kind == "redis:Redis":
         return {"hostName": f"{physical}.redis.cache.windows.net", "sslPort": 6380}
     return {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from odoo_platform.clouds.azure.backup import create_backup_vault
+from odoo_platform.clouds.azure.cluster import create_cluster
 from odoo_platform.clouds.azure.keys import create_key_ring, store_secret
 from odoo_platform.clouds.azure.network import create_foundation
 from odoo_platform.clouds.azure.postgres import create_postgres_server, create_tenant_database
@@ -20,3 +21,4 @@ class AzureAdapter:
     create_tenant_database = staticmethod(create_tenant_database)
     create_backup_vault = staticmethod(create_backup_vault)
     create_redis_cache = staticmethod(create_redis_cache)
+    create_cluster = staticmethod(create_cluster)

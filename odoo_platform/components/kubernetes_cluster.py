@@ -1,0 +1,41 @@
+"""KubernetesCluster: a private AKS/EKS cluster, and the provider every workload deploys through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from odoo_platform.clouds import CloudAdapter, Foundation, KeyRing
+from odoo_platform.components.base import PlatformComponent
+from odoo_platform.config import Estate
+
+
+@dataclass(frozen=True)
+class KubernetesClusterArgs:
+    estate: Estate
+    foundation: Foundation
+    key_ring: KeyRing
+    adapter: CloudAdapter
+
+
+class KubernetesCluster(PlatformComponent):
+    provider: k8s.Provider
+    """Kubernetes provider bound to the new cluster (credentials kept secret)."""
+    oidc_issuer: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KubernetesClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__(name, opts)
+        access = args.adapter.create_cluster(name, self, args.estate, args.foundation, args.key_ring, self.stateful())
+        self.oidc_issuer = access.oidc_issuer
+        self.provider = k8s.Provider(
+            f"{name}-provider",
+            kubeconfig=access.kubeconfig,
+            # Server-side apply and no client-side guessing: the API server validates every object.
+            enable_server_side_apply=True,
+            delete_unreachable=False,
+            opts=self.child(),
+        )
+        self.register_outputs({"oidcIssuer": self.oidc_issuer})
