@@ -30,8 +30,16 @@ def test_plan_writes_plan_and_manifests_and_prints_a_summary(tmp_path, capsys):
     assert (out / "manifests.yaml").read_text().startswith("apiVersion: v1\nkind: Namespace\n")
 
 
+SMALL = estate(tenants=[{"name": "solo", "tier": 3, "users": 4, "hostname": "solo.erp.example.com"}])
+
+
+def _small(tmp_path):
+    return str(write_stack(tmp_path / "small.yaml", SMALL))
+
+
 def test_format_json_prints_the_plan(tmp_path, capsys):
-    assert main(["plan", "--stack", "dev", "--out", str(tmp_path / "o"), "--format", "json"]) == 0
+    assert main(["plan", "--stack", "dev", "--config", _small(tmp_path), "--out", str(tmp_path / "o"), "--format", "json",
+                 "--no-policy"]) == 0
     assert json.loads(capsys.readouterr().out)["stack"] == "dev"
 
 
@@ -48,7 +56,7 @@ def test_invalid_config_exits_2_with_one_line_and_writes_nothing(tmp_path, capsy
 
 def test_a_failed_run_leaves_the_previous_plan_untouched(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["plan", "--stack", "dev", "--out", str(out)]) == 0
+    assert main(["plan", "--stack", "dev", "--config", _small(tmp_path), "--out", str(out), "--no-policy"]) == 0
     before = (out / "plan.json").read_text()
     bad = estate(postgres={"maxConnections": 60, "reservedConnections": 50})
     code = main(["plan", "--stack", "dev", "--config", str(write_stack(tmp_path / "b.yaml", bad)), "--out", str(out)])

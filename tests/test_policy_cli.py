@@ -101,10 +101,14 @@ def test_every_stack_passes_every_mandatory_rule(tmp_path, stack):
 
 
 def test_plan_runs_the_packs_and_no_policy_skips_them(tmp_path, capsys):
-    assert main(["plan", "--stack", "dev", "--out", str(tmp_path / "a")]) == 0
+    from tests.conftest import write_stack
+
+    small = str(write_stack(tmp_path / "small.yaml", estate(tenants=[
+        {"name": "solo", "tier": 3, "users": 4, "hostname": "solo.erp.example.com"}])))
+    assert main(["plan", "--stack", "dev", "--config", small, "--out", str(tmp_path / "a")]) == 0
     assert "policy: no violations" in capsys.readouterr().out
     assert json.loads((tmp_path / "a" / "policy-report.json").read_text())["passed"]
-    assert main(["plan", "--stack", "dev", "--out", str(tmp_path / "b"), "--no-policy"]) == 0
+    assert main(["plan", "--stack", "dev", "--config", small, "--out", str(tmp_path / "b"), "--no-policy"]) == 0
     assert not (tmp_path / "b" / "policy-report.json").exists()
 
 

@@ -70,12 +70,14 @@ class _PackProcess:
         lines: queue.Queue[str] = queue.Queue()
         # Both pipes must keep draining or a chatty pack blocks.
         threading.Thread(target=self._drain, args=(self.process.stdout, lines.put), daemon=True).start()
-        threading.Thread(target=self._drain, args=(self.process.stderr, self.stderr.append), daemon=True).start()
+        stderr_done = threading.Thread(target=self._drain, args=(self.process.stderr, self.stderr.append), daemon=True)
+        stderr_done.start()
         try:
             first = lines.get(timeout=START_TIMEOUT_S)
             self.port = int(first.strip())
         except (queue.Empty, ValueError):
             self.stop()
+            stderr_done.join(timeout=5)
             detail = " ".join(line.strip() for line in self.stderr[-3:]) or "no output"
             raise ToolFailure(f"policy pack {self.name} did not start ({detail})") from None
 
@@ -83,6 +85,7 @@ class _PackProcess:
     def _drain(stream, sink) -> None:
         for line in stream:
             sink(line)
+        sink("")  # end of stream: a pack that exits before listening is reported at once
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -57,9 +57,18 @@ def create_backup_vault(
     copy_actions = []
     if tier.cross_region_copy and production:
         dr_provider = aws.Provider(f"{name}-dr-provider", region=dr_region(estate.region), opts=child)
+        in_dr = pulumi.ResourceOptions(parent=owner, provider=dr_provider, protect=True, retain_on_delete=True)
+        # KMS keys are regional: the copies are encrypted with a key of the DR region.
+        dr_key = aws.kms.Key(
+            f"{name}-dr-cmk", description=f"odoo-platform {placement} backup copies", enable_key_rotation=True,
+            rotation_period_in_days=90, deletion_window_in_days=30, tags=tags, opts=in_dr,
+        )
         dr_vault = aws.backup.Vault(
-            f"{name}-dr-vault", name=f"{vault_name}-dr", force_destroy=False, tags=tags,
-            opts=pulumi.ResourceOptions(parent=owner, provider=dr_provider, protect=True, retain_on_delete=True),
+            f"{name}-dr-vault", name=f"{vault_name}-dr", kms_key_arn=dr_key.arn, force_destroy=False, tags=tags, opts=in_dr,
+        )
+        aws.backup.VaultLockConfiguration(
+            f"{name}-dr-vault-lock", backup_vault_name=dr_vault.name, min_retention_days=tier.backup_retention_days,
+            max_retention_days=tier.archive_retention_days, changeable_for_days=3, opts=in_dr,
         )
         copy_actions = [
             aws.backup.PlanRuleCopyActionArgs(

@@ -134,7 +134,7 @@ def _vault_locked(resources: Sequence[Resource], context: Context) -> list[tuple
     locked = {d for r in resources if r.type == AWS_VAULT_LOCK for d in r.dependencies}
     compliance = {d for r in resources if r.type == AWS_VAULT_LOCK and r.props.get("changeableForDays") for d in r.dependencies}
     findings = []
-    for vault in (r for r in resources if r.type == AWS_BACKUP_VAULT and not r.urn.endswith("-dr-vault")):
+    for vault in (r for r in resources if r.type == AWS_BACKUP_VAULT):
         if vault.urn not in locked:
             findings.append((vault.urn, "the backup vault has no vault lock (add a VaultLockConfiguration)"))
         elif context.production and vault.urn not in compliance:
