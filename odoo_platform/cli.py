@@ -117,6 +117,52 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy-config", metavar="FILE", help="enforcement overrides, as pulumi --policy-pack-config")
 
 
+def cmd_promote(args: argparse.Namespace) -> int:
+    from odoo_platform.config import CONFIG_NAMESPACE, parse_estate
+    from odoo_platform.program import _decode
+    from odoo_platform.releases import (
+        LEDGER_NAME,
+        Release,
+        load_ledger,
+        now,
+        promoted_by,
+        promotion_refusal,
+        record,
+        set_ring_image,
+    )
+
+    project = find_project(Path.cwd())
+    stack_file = project.stack_file(args.stack)
+    if not stack_file.is_file():
+        raise UsageError(f"stack {args.stack!r} does not exist (known stacks: {', '.join(project.stack_names())})")
+    prefix = f"{CONFIG_NAMESPACE}:"
+
+    def estate_of() -> "object":
+        values = read_stack_config(project, stack_file).values
+        return parse_estate({k[len(prefix):]: _decode(v) for k, v in values.items() if k.startswith(prefix)})
+
+    estate = estate_of()
+    if args.ring not in estate.ring_order:
+        raise UsageError(f"--ring: {args.ring!r} is not a release ring of {args.stack} (use one of {', '.join(estate.ring_order)})")
+    ledger_path = project.stack_config_dir / LEDGER_NAME
+    refusal = promotion_refusal(estate, load_ledger(ledger_path), args.ring, args.image)
+    if refusal:
+        raise UsageError(f"promotion refused: {refusal}")
+    original = stack_file.read_text()
+    set_ring_image(stack_file, args.ring, args.image, estate.rings)
+    try:
+        estate_of()  # the stack file must still describe a valid estate (digests in staging and prod)
+    except EstateConfigError:
+        stack_file.write_text(original)
+        raise
+    record(ledger_path, Release(environment=estate.environment.value, ring=args.ring, image=args.image, stack=args.stack,
+                                promotedAt=now(), promotedBy=promoted_by()))
+    tenants = [t.name for t in estate.tenants if t.ring == args.ring]
+    print(f"promoted {args.image} to ring {args.ring} of {args.stack} ({', '.join(tenants) or 'no tenants yet'}); "
+          f"recorded in {ledger_path.relative_to(project.root)}")
+    return EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from odoo_platform.policy.rules import rules_table
 
@@ -142,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_argument("--plan", required=True, help="a plan.json written by 'odoo-platform plan'")
     _policy_arguments(policy)
     policy.set_defaults(handler=cmd_policy)
+    promote = commands.add_parser("promote", help="move an image digest to the next release ring of a stack")
+    promote.add_argument("--stack", required=True)
+    promote.add_argument("--ring", required=True)
+    promote.add_argument("--image", required=True, help="repo@sha256:<digest>")
+    promote.set_defaults(handler=cmd_promote)
     rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
     rules.set_defaults(handler=cmd_rules)
     return parser

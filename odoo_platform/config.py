@@ -176,6 +176,13 @@ class Estate(_Model):
         default=None, description="in-cluster or managed Redis for sessions; managed by default in prod."
     )
     tiers: dict[int, TierSpec] = Field(default_factory=lambda: dict(DEFAULT_TIER_CATALOGUE))
+    ring_order: Annotated[list[str], Field(min_length=1)] = Field(
+        default_factory=lambda: ["canary", "early", "broad"], description="Release rings, first to last."
+    )
+    rings: dict[str, str] = Field(
+        default_factory=dict,
+        description="Image per ring while a release is being promoted (written by `odoo-platform promote`).",
+    )
 
     @field_validator("region")
     @classmethod
@@ -226,6 +233,16 @@ class Estate(_Model):
                 "image",
                 f"{self.image!r} is a tag; {self.environment.value} needs an image pinned by digest (use repo@sha256:<64 hex>)",
             )
+        for ring, ring_image in self.rings.items():
+            if ring not in self.ring_order:
+                raise _FieldError(f"rings.{ring}", f"{ring!r} is not a release ring (use one of {', '.join(self.ring_order)})")
+            if not (DIGEST_IMAGE.match(ring_image) or TAGGED_IMAGE.match(ring_image)):
+                raise _FieldError(f"rings.{ring}", f"{ring_image!r} is not an image reference (use repo@sha256:<64 hex>)")
+            if self.environment in (Environment.STAGING, Environment.PROD) and not DIGEST_IMAGE.match(ring_image):
+                raise _FieldError(
+                    f"rings.{ring}",
+                    f"{ring_image!r} is a tag; {self.environment.value} promotes images by digest (use repo@sha256:<64 hex>)",
+                )
         seen_names: dict[str, int] = {}
         seen_hosts: dict[str, int] = {}
         for index, tenant in enumerate(self.tenants):
@@ -241,6 +258,10 @@ class Estate(_Model):
                 )
             seen_names[tenant.name] = index
             seen_hosts[tenant.hostname] = index
+            if tenant.ring not in self.ring_order:
+                raise _FieldError(
+                    f"tenants[{index}].ring", f"{tenant.ring!r} is not a release ring (use one of {', '.join(self.ring_order)})"
+                )
             if tenant.tier not in self.tiers:
                 raise _FieldError(f"tenants[{index}].tier", f"tier {tenant.tier} is not in the tier catalogue (use one of {sorted(self.tiers)})")
             expected = _isolation_for(self.tenancy)
@@ -256,6 +277,10 @@ class Estate(_Model):
                     "is required in a hybrid estate (set it to 'shared' or 'dedicated')",
                 )
         return self
+
+    def image_for(self, tenant: Tenant) -> str:
+        """The image a tenant runs: its ring's while a release is being promoted, else the estate's."""
+        return self.rings.get(tenant.ring, self.image)
 
     def isolation_of(self, tenant: Tenant) -> Isolation:
         return tenant.isolation or _isolation_for(self.tenancy) or Isolation.SHARED

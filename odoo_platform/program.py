@@ -7,6 +7,7 @@ file under the SDK's mocks. Nothing here knows which of the two is running it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -44,6 +45,7 @@ from odoo_platform.components import (
     TraefikIngressArgs,
 )
 from odoo_platform.config import CONFIG_NAMESPACE, Estate, parse_estate
+from odoo_platform.releases import check_rings, load_ledger
 from odoo_platform.topology import EstatePlan, plan_estate
 
 
@@ -166,7 +168,7 @@ def build_estate(estate: Estate) -> EstatePlan:
                 "isolation": t.isolation.value,
                 "ring": t.tenant.ring,
                 "postgresServer": t.server_key,
-                "image": estate.image,
+                "image": estate.image_for(t.tenant),
                 "rpoMinutes": t.tier.rpo_minutes,
                 "rtoMinutes": t.tier.rto_minutes,
             }
@@ -197,5 +199,7 @@ def _server_handle(database: ManagedPostgres):
                           admin_login=database.admin_login)
 
 
-def main() -> None:
-    build_estate(read_estate())
+def main(ledger: Path) -> None:
+    estate = read_estate()
+    check_rings(estate, load_ledger(ledger))
+    build_estate(estate)

@@ -66,6 +66,7 @@ class OdooCluster(PlatformComponent):
         estate, plan, ns = args.estate, args.tenant, args.namespace
         sizing = plan.sizing
         production = estate.environment is Environment.PROD
+        image = estate.image_for(plan.tenant)
 
         admin_password = random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=self.child())
         config = k8s.core.v1.Secret(
@@ -153,7 +154,7 @@ class OdooCluster(PlatformComponent):
         def odoo_container(container_args: list[str], container_resources, **extra) -> k8s.core.v1.ContainerArgs:
             return k8s.core.v1.ContainerArgs(
                 name="odoo",
-                image=estate.image,
+                image=image,
                 image_pull_policy="IfNotPresent",
                 # Bypass the image entrypoint: it would pass the DB password on the command line.
                 command=["odoo"],
@@ -165,7 +166,7 @@ class OdooCluster(PlatformComponent):
                 **extra,
             )
 
-        image_key = hashlib.sha256(estate.image.encode()).hexdigest()[:10]
+        image_key = hashlib.sha256(image.encode()).hexdigest()[:10]
         upgrade_labels = k8s_labels(estate, plan.tenant, "upgrade") | client_labels
         upgrade = k8s.batch.v1.Job(
             f"{name}-upgrade",

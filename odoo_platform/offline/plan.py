@@ -155,6 +155,9 @@ def summary(plan: dict[str, Any]) -> str:
     by_tenant = Counter(tenant_of(r, tenants) or "(shared)" for r in custom)
     protected = sum(1 for r in custom if r["protect"])
     components = len(plan["resources"]) - len(custom)
+    images: dict[str, list[str]] = {}
+    for name, tenant in sorted((plan["outputs"].get("tenants") or {}).items()):
+        images.setdefault(tenant["image"], []).append(f"{name} ({tenant['ring']})")
     lines = [
         f"stack {plan['stack']}: {len(custom)} resources in {components} components, "
         f"{protected} protected from delete/replace",
@@ -164,5 +167,8 @@ def summary(plan: dict[str, Any]) -> str:
         "",
         "resources by tenant:",
         *(f"  {count:5d}  {tenant}" for tenant, count in sorted(by_tenant.items())),
+        "",
+        "images by tenant (ring):",
+        *(f"  {image}: {', '.join(names)}" for image, names in images.items()),
     ]
     return "\n".join(lines)
