@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from odoo_platform.config import Estate
 from odoo_platform.errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -119,7 +120,7 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_promote(args: argparse.Namespace) -> int:
     from odoo_platform.config import CONFIG_NAMESPACE, parse_estate
-    from odoo_platform.program import _decode
+    from odoo_platform.program import decode_config_value
     from odoo_platform.releases import (
         LEDGER_NAME,
         Release,
@@ -137,9 +138,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
         raise UsageError(f"stack {args.stack!r} does not exist (known stacks: {', '.join(project.stack_names())})")
     prefix = f"{CONFIG_NAMESPACE}:"
 
-    def estate_of() -> "object":
+    def estate_of() -> Estate:
         values = read_stack_config(project, stack_file).values
-        return parse_estate({k[len(prefix):]: _decode(v) for k, v in values.items() if k.startswith(prefix)})
+        return parse_estate({k[len(prefix):]: decode_config_value(v) for k, v in values.items() if k.startswith(prefix)})
 
     estate = estate_of()
     if args.ring not in estate.ring_order:

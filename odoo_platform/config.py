@@ -10,7 +10,7 @@ import re
 from enum import Enum
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from odoo_platform.errors import EstateConfigError
@@ -331,15 +331,13 @@ class _FieldError(ValueError):
 
 def parse_estate(raw: dict[str, object]) -> Estate:
     """Validate raw config (keys without the `odoo-platform:` prefix) into an Estate."""
-    from pydantic import ValidationError
-
     try:
         return Estate.model_validate(raw)
     except ValidationError as exc:
-        raise EstateConfigError(_one_line(exc, raw)) from None
+        raise EstateConfigError(_one_line(exc)) from None
 
 
-def _one_line(exc: "ValidationError", raw: dict[str, object]) -> str:  # type: ignore[name-defined]  # noqa: F821
+def _one_line(exc: ValidationError) -> str:
     errors = exc.errors()
     first = errors[0]
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from odoo_platform.clouds import adapter_for
+from odoo_platform.clouds import CloudAdapter, Foundation, PostgresServer, adapter_for
 from odoo_platform.components import (
     BackupVault,
     BackupVaultArgs,
@@ -57,11 +57,11 @@ def read_estate() -> Estate:
     raw: dict[str, Any] = {}
     for full_key in sorted(keys):
         key = full_key[len(prefix):]
-        raw[key] = _decode(config.get(key))
+        raw[key] = decode_config_value(config.get(key))
     return parse_estate(raw)
 
 
-def _decode(value: str | None) -> Any:
+def decode_config_value(value: str | None) -> Any:
     # Pulumi hands structured values (lists, objects, numbers) to programs as JSON text.
     if value is None:
         return None
@@ -179,7 +179,7 @@ def build_estate(estate: Estate) -> EstatePlan:
     return plan
 
 
-def _cluster_options(estate: Estate, adapter, foundation) -> pulumi.ResourceOptions | None:
+def _cluster_options(estate: Estate, adapter: CloudAdapter, foundation: Foundation) -> pulumi.ResourceOptions | None:
     """Where Kubernetes objects go: a cluster created here, or the ambient kubeconfig's (the default)."""
     if not estate.kubernetes.create_cluster:
         return None
@@ -192,9 +192,7 @@ def _cluster_options(estate: Estate, adapter, foundation) -> pulumi.ResourceOpti
     return pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
 
 
-def _server_handle(database: ManagedPostgres):
-    from odoo_platform.clouds import PostgresServer
-
+def _server_handle(database: ManagedPostgres) -> PostgresServer:
     return PostgresServer(host=database.host, port=database.port, resource_id=database.server_id,
                           admin_login=database.admin_login)
 
