@@ -97,12 +97,7 @@ def _check_policy(project: Project, plan: dict, packs: list[str] | None, policy_
 def cmd_policy(args: argparse.Namespace) -> int:
     project = find_project(Path.cwd())
     plan_path = Path(args.plan)
-    try:
-        plan = json.loads(plan_path.read_text())
-    except (OSError, ValueError):
-        plan = None
-    if not isinstance(plan, dict) or {"resources", "config", "stack", "project"} - set(plan):
-        raise UsageError(f"--plan: {plan_path} is not a plan.json written by 'odoo-platform plan' (plan the stack first)")
+    plan = _read_plan(args.plan, "--plan")
     result, printed = _check_policy(project, plan, args.pack, args.policy_config)
     target = plan_path.parent / POLICY_REPORT
     staging = target.with_name(f".{POLICY_REPORT}.tmp")
@@ -164,6 +159,24 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_plan(path: str, flag: str) -> dict:
+    try:
+        plan = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        plan = None
+    if not isinstance(plan, dict) or {"resources", "config", "stack", "project"} - set(plan):
+        raise UsageError(f"{flag}: {path} is not a plan.json written by 'odoo-platform plan' (plan the stack first)")
+    return plan
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from odoo_platform.governance.diff import diff_plans, to_json, to_text
+
+    diff = diff_plans(_read_plan(args.before, "BEFORE"), _read_plan(args.after, "AFTER"))
+    print(to_json(diff) if args.format == "json" else to_text(diff, markdown=args.format == "md"), end="")
+    return EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from odoo_platform.policy.rules import rules_table
 
@@ -194,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--ring", required=True)
     promote.add_argument("--image", required=True, help="repo@sha256:<digest>")
     promote.set_defaults(handler=cmd_promote)
+    diff = commands.add_parser("diff", help="what changes between two plans, with a risk class per change")
+    diff.add_argument("before", metavar="BEFORE", help="plan.json of the running estate")
+    diff.add_argument("after", metavar="AFTER", help="plan.json of the proposed change")
+    diff.add_argument("--format", choices=("text", "json", "md"), default="text")
+    diff.set_defaults(handler=cmd_diff)
     rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
     rules.set_defaults(handler=cmd_rules)
     return parser

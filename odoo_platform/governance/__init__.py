@@ -1,0 +1,1 @@
+"""Change governance: what a change touches and how risky it is, for change boards and auditors."""

@@ -1,0 +1,127 @@
+"""The change diff and its risk classes, on pairs of real plans."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from odoo_platform.cli import main
+from odoo_platform.governance.diff import Risk, diff_plans, to_json, to_text
+from tests.conftest import DIGEST, ROOT, estate
+
+TENANTS = [
+    {"name": "acme", "tier": 2, "users": 25, "hostname": "acme.erp.example.com"},
+    {"name": "globex", "tier": 3, "users": 8, "hostname": "globex.erp.example.com"},
+]
+BASE = estate(environment="prod", image=DIGEST, tenants=TENANTS)
+
+
+@pytest.fixture(scope="module")
+def base_plan(project, tmp_path_factory):
+    from odoo_platform.offline.engine import run_program
+    from odoo_platform.offline.plan import build_plan
+    from odoo_platform.offline.stackfiles import read_stack_config
+    from tests.conftest import write_stack
+
+    def plan(config):
+        path = write_stack(tmp_path_factory.mktemp("p") / "Pulumi.prod.yaml", config)
+        stack_config = read_stack_config(project, path)
+        return build_plan(run_program(project, "prod", stack_config, region="westeurope"), stack_config)
+
+    return plan
+
+
+def _variant(**changes):
+    config = copy.deepcopy(BASE)
+    config.update(changes)
+    return config
+
+
+def _actions(diff):
+    return {(c.action, c.type, c.name) for c in diff.changes}
+
+
+def test_identical_plans_have_no_changes(base_plan):
+    plan = base_plan(BASE)
+    diff = diff_plans(plan, json.loads(json.dumps(plan)))
+    assert diff.changes == [] and diff.risk is None and diff.unchanged > 100
+
+
+def test_adding_a_tenant_only_creates(base_plan):
+    before = base_plan(BASE)
+    after = base_plan(_variant(tenants=[*TENANTS, {"name": "initech", "tier": 3, "users": 6, "hostname": "i.erp.example.com"}]))
+    diff = diff_plans(before, after)
+    created = {c.name for c in diff.changes if c.action == "create"}
+    assert {"initech-ns", "initech-web", "postgres-shared-db-initech"} <= created
+    assert not any(c.action == "delete" for c in diff.changes)
+    assert all(c.risk <= Risk.MEDIUM for c in diff.changes), to_text(diff)
+
+
+def test_deleting_a_tenant_is_critical_and_calls_out_protected_data_first(base_plan):
+    diff = diff_plans(base_plan(BASE), base_plan(_variant(tenants=TENANTS[:1])))
+    assert diff.risk is Risk.CRITICAL
+    first = diff.changes[0]
+    assert first.action == "delete" and first.protected and first.stateful
+    protected = {c.name for c in diff.protected_deletions}
+    assert {"postgres-shared-db-globex", "globex-filestore"} <= protected
+    text = to_text(diff)
+    assert text.startswith("change risk: CRITICAL")
+    assert text.index("PROTECTED RESOURCES") < text.index("changes:")
+
+
+def test_a_new_image_digest_is_medium(base_plan):
+    new = "registry.example.com/odoo/odoo@sha256:" + "ef" * 32
+    diff = diff_plans(base_plan(BASE), base_plan(_variant(image=new)))
+    assert diff.risk is Risk.MEDIUM, to_text(diff)
+    web = next(c for c in diff.changes if c.name == "acme-web")
+    assert web.action == "update" and any(p.path.endswith(".image") for p in web.changes)
+    job = next(c for c in diff.changes if c.name == "acme-upgrade")
+    assert job.action == "replace" and job.risk is Risk.MEDIUM
+
+
+def test_changing_a_tier_changes_recovery_settings_at_high_risk(base_plan):
+    changed = [dict(TENANTS[0], tier=1), TENANTS[1]]
+    diff = diff_plans(base_plan(BASE), base_plan(_variant(tenants=changed)))
+    server = next(c for c in diff.changes if c.name == "postgres-shared-server")
+    assert server.action == "update" and server.risk is Risk.HIGH
+    assert {p.path for p in server.changes} >= {"backup.backupRetentionDays", "highAvailability.mode"}
+
+
+def test_renaming_a_database_server_predicts_a_replacement(base_plan):
+    before = base_plan(BASE)
+    after = json.loads(json.dumps(before))
+    server = next(r for r in after["resources"] if r["type"] == "azure-native:dbforpostgresql:Server")
+    server["inputs"]["serverName"] = "odoo-prod-renamed"
+    diff = diff_plans(before, after)
+    (change,) = diff.changes
+    assert (change.action, change.risk, change.protected) == ("replace", Risk.CRITICAL, True)
+
+
+def test_tags_only_is_low_and_parameters_are_high(base_plan):
+    before = base_plan(BASE)
+    after = json.loads(json.dumps(before))
+    for resource in after["resources"]:
+        if resource["type"] == "azure-native:keyvault:Vault":
+            resource["inputs"]["tags"]["owner"] = "another-team"
+        if resource["type"] == "azure-native:dbforpostgresql:Configuration":
+            resource["inputs"]["value"] = "x"
+    diff = diff_plans(before, after)
+    risks = {c.type: c.risk for c in diff.changes}
+    assert risks["azure-native:keyvault:Vault"] is Risk.LOW
+    assert risks["azure-native:dbforpostgresql:Configuration"] is Risk.HIGH
+
+
+def test_cli_formats(tmp_path, base_plan, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    before, after = base_plan(BASE), base_plan(_variant(tenants=TENANTS[:1]))
+    (tmp_path / "a.json").write_text(json.dumps(before))
+    (tmp_path / "b.json").write_text(json.dumps(after))
+    assert main(["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["risk"] == "critical" and document["counts"]["delete"] > 0
+    assert json.loads(to_json(diff_plans(before, after))) == document
+    assert main(["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--format", "md"]) == 0
+    assert capsys.readouterr().out.startswith("# change risk: CRITICAL")
+    assert main(["diff", str(tmp_path / "a.json"), str(tmp_path / "missing.json")]) == 2
