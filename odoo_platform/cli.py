@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 from odoo_platform.config import Estate
 from odoo_platform.errors import (
     EXIT_BAD_INPUT,
+    EXIT_CHANGE_REFUSED,
     EXIT_OK,
     EXIT_POLICY_VIOLATION,
     EXIT_TOOL_FAILURE,
@@ -114,8 +115,6 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from odoo_platform.config import CONFIG_NAMESPACE, parse_estate
-    from odoo_platform.program import decode_config_value
     from odoo_platform.releases import (
         LEDGER_NAME,
         Release,
@@ -129,15 +128,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
     project = find_project(Path.cwd())
     stack_file = project.stack_file(args.stack)
-    if not stack_file.is_file():
-        raise UsageError(f"stack {args.stack!r} does not exist (known stacks: {', '.join(project.stack_names())})")
-    prefix = f"{CONFIG_NAMESPACE}:"
-
-    def estate_of() -> Estate:
-        values = read_stack_config(project, stack_file).values
-        return parse_estate({k[len(prefix):]: decode_config_value(v) for k, v in values.items() if k.startswith(prefix)})
-
-    estate = estate_of()
+    estate = _stack_estate(project, args.stack)
     if args.ring not in estate.ring_order:
         raise UsageError(f"--ring: {args.ring!r} is not a release ring of {args.stack} (use one of {', '.join(estate.ring_order)})")
     ledger_path = project.stack_config_dir / LEDGER_NAME
@@ -147,7 +138,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     original = stack_file.read_text()
     set_ring_image(stack_file, args.ring, args.image, estate.rings)
     try:
-        estate_of()  # the stack file must still describe a valid estate (digests in staging and prod)
+        _stack_estate(project, args.stack)  # the stack file must still describe a valid estate (digests in staging and prod)
     except EstateConfigError:
         stack_file.write_text(original)
         raise
@@ -175,6 +166,47 @@ def cmd_diff(args: argparse.Namespace) -> int:
     diff = diff_plans(_read_plan(args.before, "BEFORE"), _read_plan(args.after, "AFTER"))
     print(to_json(diff) if args.format == "json" else to_text(diff, markdown=args.format == "md"), end="")
     return EXIT_OK
+
+
+def cmd_freeze_check(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from odoo_platform.config import ChangeCalendar, Window
+    from odoo_platform.governance.calendar import decide
+    from odoo_platform.governance.diff import Risk
+
+    calendar, window, time_zone = ChangeCalendar(), Window(), "UTC"
+    if args.stack:
+        estate = _stack_estate(find_project(Path.cwd()), args.stack)
+        calendar, window, time_zone = estate.change_calendar, estate.maintenance_window, estate.time_zone
+    if args.at:
+        try:
+            moment = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise UsageError(f"--at: {args.at!r} is not an ISO 8601 time (use e.g. 2027-01-29T14:00:00+01:00)") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(time_zone))
+    else:
+        moment = datetime.now(timezone.utc)
+    decision = decide(moment, Risk[args.risk.upper()], calendar, window, time_zone, args.emergency)
+    if args.format == "json":
+        print(json.dumps(decision.__dict__, indent=2))
+    else:
+        print(("allowed: " if decision.allowed else "refused: ") + decision.reason)
+    return EXIT_OK if decision.allowed else EXIT_CHANGE_REFUSED
+
+
+def _stack_estate(project: Project, stack: str) -> Estate:
+    from odoo_platform.config import CONFIG_NAMESPACE, parse_estate
+    from odoo_platform.program import decode_config_value
+
+    stack_file = project.stack_file(stack)
+    if not stack_file.is_file():
+        raise UsageError(f"stack {stack!r} does not exist (known stacks: {', '.join(project.stack_names())})")
+    prefix = f"{CONFIG_NAMESPACE}:"
+    values = read_stack_config(project, stack_file).values
+    return parse_estate({k[len(prefix):]: decode_config_value(v) for k, v in values.items() if k.startswith(prefix)})
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -212,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("after", metavar="AFTER", help="plan.json of the proposed change")
     diff.add_argument("--format", choices=("text", "json", "md"), default="text")
     diff.set_defaults(handler=cmd_diff)
+    freeze = commands.add_parser("freeze", help="the change calendar")
+    freeze_commands = freeze.add_subparsers(dest="freeze_command", required=True, metavar="COMMAND")
+    check = freeze_commands.add_parser("check", help="may a change of this risk happen at this time? (exit 4 if not)")
+    check.add_argument("--stack", help="use this stack's calendar, maintenance window and time zone (default: the default calendar, UTC)")
+    check.add_argument("--at", help="ISO 8601 time (default now; without an offset, in the estate's time zone)")
+    check.add_argument("--risk", choices=("low", "medium", "high", "critical"), default="high")
+    check.add_argument("--emergency", metavar="APPROVAL-REF", help="approved emergency change: allowed and recorded as such")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.set_defaults(handler=cmd_freeze_check)
     rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
     rules.set_defaults(handler=cmd_rules)
     return parser

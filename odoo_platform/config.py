@@ -7,6 +7,7 @@ contract other tools rely on; everything else has defaults a team can override.
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -114,6 +115,30 @@ class Window(_Model):
     duration_hours: Annotated[int, Field(ge=1, le=12)] = 4
 
 
+class DatedFreeze(_Model):
+    start: date
+    end: date
+    reason: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DatedFreeze":
+        if self.end < self.start:
+            raise ValueError("end is before start (swap them)")
+        return self
+
+
+class ChangeCalendar(_Model):
+    """When changes may happen: month-, quarter- and year-end close are frozen."""
+
+    month_end_business_days: Annotated[int, Field(ge=0, le=10)] = 3
+    month_start_days: Annotated[int, Field(ge=0, le=10)] = 2
+    quarter_end_business_days: Annotated[int, Field(ge=0, le=15)] = 5
+    quarter_start_days: Annotated[int, Field(ge=0, le=15)] = 3
+    year_end_from: str = Field(default="12-15", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    year_end_until: str = Field(default="01-05", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    freezes: list[DatedFreeze] = Field(default_factory=list)
+
+
 class BusinessHours(_Model):
     """When non-production Odoo runs; outside these hours dev and staging scale to zero."""
 
@@ -170,6 +195,7 @@ class Estate(_Model):
     time_zone: str = Field(default="UTC", description="IANA time zone for windows and schedules.")
     maintenance_window: Window = Window()
     business_hours: BusinessHours = BusinessHours()
+    change_calendar: ChangeCalendar = ChangeCalendar()
     kubernetes: KubernetesSettings = KubernetesSettings()
     postgres: PostgresSettings = PostgresSettings()
     redis: Optional[RedisMode] = Field(
