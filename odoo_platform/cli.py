@@ -209,6 +209,41 @@ def _stack_estate(project: Project, stack: str) -> Estate:
     return parse_estate({k[len(prefix):]: decode_config_value(v) for k, v in values.items() if k.startswith(prefix)})
 
 
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from odoo_platform.config import ChangeCalendar, Window
+    from odoo_platform.governance.approvals import parse_approver
+    from odoo_platform.governance.calendar import decide
+    from odoo_platform.governance.diff import Risk, diff_plans
+    from odoo_platform.governance.evidence import write_bundle
+
+    project = find_project(Path.cwd())
+    plan = _read_plan(args.plan, "--plan")
+    diff = diff_plans(_read_plan(args.baseline, "--baseline"), plan) if args.baseline else None
+    report_path = Path(args.plan).parent / POLICY_REPORT
+    policy = json.loads(report_path.read_text()) if report_path.is_file() else None
+    try:
+        approvals = [parse_approver(text) for text in args.approver or []]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    calendar, window, time_zone = ChangeCalendar(), Window(), "UTC"
+    if plan["stack"] in project.stack_names():
+        estate = _stack_estate(project, plan["stack"])
+        calendar, window, time_zone = estate.change_calendar, estate.maintenance_window, estate.time_zone
+    moment = datetime.fromisoformat(args.at) if args.at else datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    risk = diff.risk if diff and diff.risk else Risk.LOW
+    decision = decide(moment, risk, calendar, window, time_zone, args.emergency)
+    summary = write_bundle(Path(args.out), plan, diff, policy, decision, args.author, approvals, project.root, moment)
+    print(f"evidence for {plan['stack']}: risk {summary['risk']}, "
+          f"{'change allowed' if decision.allowed else 'change REFUSED by the calendar'}, "
+          f"policy {'passed' if policy and policy['passed'] else 'failed or not run'}, "
+          f"approvals {'complete' if summary['approvals']['complete'] else 'INCOMPLETE'}; wrote {args.out}")
+    return EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from odoo_platform.policy.rules import rules_table
 
@@ -253,6 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--emergency", metavar="APPROVAL-REF", help="approved emergency change: allowed and recorded as such")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(handler=cmd_freeze_check)
+    evidence = commands.add_parser("evidence", help="write the audit evidence bundle of a change")
+    evidence.add_argument("--plan", required=True, help="plan.json of the change (its policy-report.json is included)")
+    evidence.add_argument("--baseline", help="plan.json of the running estate, for the diff and risk class")
+    evidence.add_argument("--out", required=True, help="bundle directory (written atomically)")
+    evidence.add_argument("--author", required=True, help="who made the change")
+    evidence.add_argument("--approver", action="append", metavar="NAME:ROLE", help="an approval (repeatable)")
+    evidence.add_argument("--at", help="ISO 8601 time of the change (default now)")
+    evidence.add_argument("--emergency", metavar="APPROVAL-REF", help="approved emergency change")
+    evidence.set_defaults(handler=cmd_evidence)
     rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
     rules.set_defaults(handler=cmd_rules)
     return parser

@@ -128,13 +128,13 @@ def write_plan(plan: dict[str, Any], out_dir: Path, extra_files: dict[str, str] 
         )
         for name, content in (extra_files or {}).items():
             (staging / name).write_text(content)
-        _replace_dir(staging, out_dir)
+        replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def _replace_dir(new: Path, target: Path) -> None:
+def replace_dir(new: Path, target: Path) -> None:
     if not target.exists():
         os.rename(new, target)
         return

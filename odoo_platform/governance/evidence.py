@@ -1,0 +1,150 @@
+"""The evidence bundle: everything an auditor needs to see that a change followed the process.
+
+One directory, written atomically, every file listed in SHA256SUMS; `evidence.md` and a
+self-contained `evidence.html` put the summary first: risk class, freeze status, policy
+result, approvals and what changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+from odoo_platform.governance.approvals import Approval, check_approvals
+from odoo_platform.governance.calendar import Decision
+from odoo_platform.governance.diagram import estate_dot
+from odoo_platform.governance.diff import PlanDiff, Risk, to_json, to_text
+from odoo_platform.offline.plan import replace_dir
+
+SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Files")
+
+
+def source_commit(root: Path) -> dict[str, Any]:
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "HEAD") or "unknown", "dirty": bool(git("status", "--porcelain"))}
+
+
+def config_digest(plan: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(plan["config"], sort_keys=True).encode()).hexdigest()
+
+
+def write_bundle(
+    out_dir: Path, plan: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], decision: Decision,
+    author: str, approvals: list[Approval], root: Path, created_at: datetime,
+) -> dict[str, Any]:
+    risk: Optional[Risk] = diff.risk if diff else None
+    approval_check = check_approvals(risk, author, approvals)
+    images = {name: tenant["image"] for name, tenant in sorted((plan["outputs"].get("tenants") or {}).items())}
+    summary = {
+        "stack": plan["stack"],
+        "createdAt": created_at.isoformat(),
+        "risk": risk.label if risk else "none",
+        "freeze": asdict(decision),
+        "policy": {"passed": policy["passed"], "mandatoryViolations": policy["mandatoryViolations"],
+                   "advisoryViolations": policy["advisoryViolations"]} if policy else None,
+        "approvals": asdict(approval_check) | {"complete": approval_check.complete},
+        "configDigest": config_digest(plan),
+        "source": source_commit(root),
+        "images": images,
+        "changes": diff.counts() if diff else None,
+    }
+    files: dict[str, str] = {
+        "plan.json": json.dumps(plan, indent=2) + "\n",
+        "summary.json": json.dumps(summary, indent=2) + "\n",
+        "estate.dot": estate_dot(plan),
+    }
+    if diff:
+        files["diff.json"] = to_json(diff)
+        files["diff.md"] = to_text(diff, markdown=True)
+    if policy:
+        files["policy-report.json"] = json.dumps(policy, indent=2) + "\n"
+    files["evidence.md"] = _markdown(summary, diff, policy)
+    files["evidence.html"] = _html(summary, diff, policy)
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, content in files.items():
+            (staging / name).write_text(content)
+        sums = "".join(f"{hashlib.sha256(content.encode()).hexdigest()}  {name}\n" for name, content in sorted(files.items()))
+        (staging / "SHA256SUMS").write_text(sums)
+        replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return summary
+
+
+def _summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    policy = summary["policy"]
+    approvals = summary["approvals"]
+    return [
+        ("Risk class", summary["risk"].upper()),
+        ("Freeze status", ("allowed: " if summary["freeze"]["allowed"] else "REFUSED: ") + summary["freeze"]["reason"]),
+        ("Policy", "not run" if policy is None else
+         ("passed" if policy["passed"] else f"FAILED: {policy['mandatoryViolations']} mandatory violation(s)")
+         + f", {policy['advisoryViolations']} advisory"),
+        ("Approvals", ("complete" if approvals["complete"] else "INCOMPLETE")
+         + (f"; missing roles: {', '.join(approvals['missing_roles'])}" if approvals["missing_roles"] else "")
+         + (f"; AUTHOR APPROVED OWN CHANGE as {', '.join(approvals['self_approvals'])}" if approvals["self_approvals"] else "")),
+        ("What changes", "no baseline given" if summary["changes"] is None else
+         ", ".join(f"{count} {action}" for action, count in summary["changes"].items())),
+        ("Stack", summary["stack"]),
+        ("Source", f"{summary['source']['commit']}" + (" (uncommitted changes)" if summary["source"]["dirty"] else "")),
+        ("Config digest", summary["configDigest"]),
+        ("Created", summary["createdAt"]),
+    ]
+
+
+def _markdown(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]]) -> str:
+    lines = [f"# Change evidence: {summary['stack']}", "", "## Summary", "", "| | |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in _summary_lines(summary)]
+    lines += ["", "## What changes", "", to_text(diff, markdown=True) if diff else "No baseline plan was given.", "",
+              "## Policy", ""]
+    lines += [f"- [{f['level']}] {f['rule']} {f['urn']}: {f['message']}" for f in (policy or {}).get("findings", [])] or ["No findings."]
+    lines += ["", "## Approvals", "", f"Author: {summary['approvals']['author']}"]
+    lines += [f"- {a['name']} as {a['role']}" for a in summary["approvals"]["approvals"]] or ["- none"]
+    lines += ["", "## Images", ""] + [f"- {tenant}: `{image}`" for tenant, image in summary["images"].items()]
+    lines += ["", "## Source", "", f"Commit {summary['source']['commit']}", "", "## Files", "", "Listed with their SHA-256 in SHA256SUMS."]
+    return "\n".join(lines) + "\n"
+
+
+def _html(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]]) -> str:
+    e = html.escape
+    rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _summary_lines(summary))
+    change_rows = "".join(
+        f"<tr class='{e(c.risk.label)}'><td>{e(c.risk.label)}</td><td>{e(c.action)}</td><td>{e(c.type)}</td>"
+        f"<td>{e(c.name)}</td><td>{e(c.reason)}</td></tr>" for c in (diff.changes if diff else [])
+    ) or "<tr><td colspan='5'>No changes (or no baseline given).</td></tr>"
+    findings = "".join(
+        f"<tr><td>{e(f['rule'])}</td><td>{e(f['level'])}</td><td>{e(f['urn'])}</td><td>{e(f['message'])}</td></tr>"
+        for f in (policy or {}).get("findings", [])
+    ) or "<tr><td colspan='4'>No findings.</td></tr>"
+    approvals = "".join(f"<li>{e(a['name'])} as {e(a['role'])}</li>" for a in summary["approvals"]["approvals"]) or "<li>none</li>"
+    images = "".join(f"<tr><td>{e(t)}</td><td><code>{e(i)}</code></td></tr>" for t, i in summary["images"].items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Change evidence: {e(summary['stack'])}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}}table{{border-collapse:collapse;width:100%}}
+th,td{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}}th{{background:#f3f3f3;width:14rem}}
+tr.critical td{{background:#fde2e2}}tr.high td{{background:#fff1d6}}code{{font-size:.85em}}</style></head>
+<body><h1>Change evidence: {e(summary['stack'])}</h1>
+<section id="summary"><h2>Summary</h2><table>{rows}</table></section>
+<section id="what-changes"><h2>What changes</h2><table><tr><th>risk</th><th>action</th><th>type</th><th>name</th><th>why</th></tr>{change_rows}</table></section>
+<section id="policy"><h2>Policy</h2><table><tr><th>rule</th><th>level</th><th>resource</th><th>message</th></tr>{findings}</table></section>
+<section id="approvals"><h2>Approvals</h2><p>Author: {e(summary['approvals']['author'])}</p><ul>{approvals}</ul></section>
+<section id="images"><h2>Images</h2><table>{images}</table></section>
+<section id="source"><h2>Source</h2><p>Commit <code>{e(summary['source']['commit'])}</code>; configuration digest <code>{e(summary['configDigest'])}</code>.</p></section>
+<section id="files"><h2>Files</h2><p>Every file of this bundle is listed with its SHA-256 in <code>SHA256SUMS</code>.</p></section>
+</body></html>
+"""
