@@ -94,3 +94,20 @@ def test_the_estate_diagram_shows_placements_and_rings():
     assert dot.startswith('digraph "hybrid-prod" {')
     assert 'subgraph "cluster_shared"' in dot and 'subgraph "cluster_dedicated-meridian"' in dot
     assert "ring early" in dot and '"ns-meridian" -> "postgres-dedicated-meridian";' in dot
+
+
+@pytest.mark.parametrize("graphviz", [True, False])
+def test_the_svg_is_well_formed_with_or_without_graphviz(monkeypatch, graphviz):
+    import shutil
+    import xml.etree.ElementTree as ElementTree
+
+    from odoo_platform.governance import diagram
+
+    if not graphviz:
+        monkeypatch.setattr(diagram.shutil, "which", lambda _: None)
+    elif shutil.which("dot") is None:
+        pytest.skip("Graphviz is not installed here; the fallback layout is tested")
+    svg = diagram.estate_svg(plan_of("hybrid-prod"))
+    root = ElementTree.fromstring(svg[svg.find("<svg"):])
+    assert root.tag.endswith("svg")
+    assert "odoo-meridian" in svg and "dedicated" in svg

@@ -20,11 +20,11 @@ from typing import Any, Optional
 
 from odoo_platform.governance.approvals import Approval, check_approvals
 from odoo_platform.governance.calendar import Decision
-from odoo_platform.governance.diagram import estate_dot
+from odoo_platform.governance.diagram import estate_dot, estate_svg
 from odoo_platform.governance.diff import PlanDiff, Risk, to_json, to_text
 from odoo_platform.offline.plan import replace_dir
 
-SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Files")
+SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Estate", "Files")
 
 
 def source_commit(root: Path) -> dict[str, Any]:
@@ -63,6 +63,7 @@ def write_bundle(
         "plan.json": json.dumps(plan, indent=2) + "\n",
         "summary.json": json.dumps(summary, indent=2) + "\n",
         "estate.dot": estate_dot(plan),
+        "estate.svg": estate_svg(plan),
     }
     if diff:
         files["diff.json"] = to_json(diff)
@@ -70,7 +71,7 @@ def write_bundle(
     if policy:
         files["policy-report.json"] = json.dumps(policy, indent=2) + "\n"
     files["evidence.md"] = _markdown(summary, diff, policy)
-    files["evidence.html"] = _html(summary, diff, policy)
+    files["evidence.html"] = _html(summary, diff, policy, files["estate.svg"])
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -120,7 +121,7 @@ def _markdown(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optiona
     return "\n".join(lines) + "\n"
 
 
-def _html(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]]) -> str:
+def _html(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], svg: str) -> str:
     e = html.escape
     rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _summary_lines(summary))
     change_rows = "".join(
@@ -145,6 +146,7 @@ tr.critical td{{background:#fde2e2}}tr.high td{{background:#fff1d6}}code{{font-s
 <section id="approvals"><h2>Approvals</h2><p>Author: {e(summary['approvals']['author'])}</p><ul>{approvals}</ul></section>
 <section id="images"><h2>Images</h2><table>{images}</table></section>
 <section id="source"><h2>Source</h2><p>Commit <code>{e(summary['source']['commit'])}</code>; configuration digest <code>{e(summary['configDigest'])}</code>.</p></section>
+<section id="estate"><h2>Estate</h2>{svg[svg.find("<svg"):]}</section>
 <section id="files"><h2>Files</h2><p>Every file of this bundle is listed with its SHA-256 in <code>SHA256SUMS</code>.</p></section>
 </body></html>
 """
