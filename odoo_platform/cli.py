@@ -179,7 +179,7 @@ def cmd_freeze_check(args: argparse.Namespace) -> int:
     calendar, window, time_zone = ChangeCalendar(), Window(), "UTC"
     if args.stack:
         estate = _stack_estate(find_project(Path.cwd()), args.stack)
-        calendar, window, time_zone = estate.change_calendar, estate.maintenance_window, estate.time_zone
+        calendar, window, time_zone = estate.change_calendar, estate.window_for(args.tier), estate.time_zone
     if args.at:
         try:
             moment = datetime.fromisoformat(args.at)
@@ -230,7 +230,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     calendar, window, time_zone = ChangeCalendar(), Window(), "UTC"
     if plan["stack"] in project.stack_names():
         estate = _stack_estate(project, plan["stack"])
-        calendar, window, time_zone = estate.change_calendar, estate.maintenance_window, estate.time_zone
+        calendar, window, time_zone = estate.change_calendar, estate.window_for(min(t.tier for t in estate.tenants)), estate.time_zone
     moment = datetime.fromisoformat(args.at) if args.at else datetime.now(timezone.utc)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -285,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--stack", help="use this stack's calendar, maintenance window and time zone (default: the default calendar, UTC)")
     check.add_argument("--at", help="ISO 8601 time (default now; without an offset, in the estate's time zone)")
     check.add_argument("--risk", choices=("low", "medium", "high", "critical"), default="high")
+    check.add_argument("--tier", type=int, choices=(1, 2, 3), default=1, help="whose maintenance window applies (default 1)")
     check.add_argument("--emergency", metavar="APPROVAL-REF", help="approved emergency change: allowed and recorded as such")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(handler=cmd_freeze_check)

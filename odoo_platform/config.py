@@ -194,6 +194,9 @@ class Estate(_Model):
     cost_centre: str = Field(default="hosting", description="Default cost centre for shared services.")
     time_zone: str = Field(default="UTC", description="IANA time zone for windows and schedules.")
     maintenance_window: Window = Window()
+    maintenance_windows: dict[int, Window] = Field(
+        default_factory=dict, description="Per-tier maintenance windows; tiers not listed use maintenanceWindow."
+    )
     business_hours: BusinessHours = BusinessHours()
     change_calendar: ChangeCalendar = ChangeCalendar()
     kubernetes: KubernetesSettings = KubernetesSettings()
@@ -303,6 +306,9 @@ class Estate(_Model):
                     "is required in a hybrid estate (set it to 'shared' or 'dedicated')",
                 )
         return self
+
+    def window_for(self, tier: int) -> Window:
+        return self.maintenance_windows.get(tier, self.maintenance_window)
 
     def image_for(self, tenant: Tenant) -> str:
         """The image a tenant runs: its ring's while a release is being promoted, else the estate's."""

@@ -85,3 +85,16 @@ def test_cli_exit_codes(monkeypatch, capsys):
     assert main(["freeze", "check", "--stack", "prod", "--at", "2027-02-02T23:30+00:00", "--risk", "medium"]) == 0
     assert main(["freeze", "check", "--at", "yesterday"]) == 2
     assert main(["freeze", "check", "--stack", "nope"]) == 2
+
+
+def test_tiers_can_have_their_own_maintenance_windows(plan_for):
+    from tests.conftest import estate
+
+    config = estate(maintenanceWindows={"3": {"dayOfWeek": 6, "startHour": 22, "durationHours": 2}})
+    plan = plan_for(config)
+    server = next(r for r in plan["resources"] if r["type"] == "azure-native:dbforpostgresql:Server")
+    assert server["inputs"]["maintenanceWindow"]["dayOfWeek"] == 0  # the shared server carries tier 2: the default window
+    tier3_only = estate(maintenanceWindows={"3": {"dayOfWeek": 6, "startHour": 22, "durationHours": 2}},
+                        tenants=[{"name": "solo", "tier": 3, "users": 4, "hostname": "solo.example.com"}])
+    server = next(r for r in plan_for(tier3_only)["resources"] if r["type"] == "azure-native:dbforpostgresql:Server")
+    assert (server["inputs"]["maintenanceWindow"]["dayOfWeek"], server["inputs"]["maintenanceWindow"]["startHour"]) == (6, 22)

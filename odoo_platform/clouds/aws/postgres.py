@@ -34,8 +34,8 @@ def server_parameters(server: ServerPlan) -> dict[str, str]:
     }
 
 
-def maintenance_window(estate: Estate) -> str:
-    window = estate.maintenance_window
+def maintenance_window(estate: Estate, tier: int) -> str:
+    window = estate.window_for(tier)
     start = window.day_of_week * 24 + window.start_hour
     end = (start + window.duration_hours) % (7 * 24)
     return f"{DAYS[start // 24]}:{start % 24:02d}:00-{DAYS[end // 24]}:{end % 24:02d}:00"
@@ -84,7 +84,7 @@ def create_postgres_server(
         password=admin_password,
         backup_retention_period=server.backup_retention_days,
         backup_window="00:00-00:45",
-        maintenance_window=maintenance_window(estate),
+        maintenance_window=maintenance_window(estate, server.tier_number),
         deletion_protection=True,
         skip_final_snapshot=False,
         final_snapshot_identifier=f"{name}-final",

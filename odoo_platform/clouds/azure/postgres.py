@@ -37,7 +37,7 @@ def create_postgres_server(
     group = foundation.handles["resource_group"]
     identity = key_ring.handles["identity"]
     sku_name, sku_tier = _sku(server.vcores, estate.environment is Environment.PROD)
-    window = estate.maintenance_window
+    window = estate.window_for(server.tier_number)
     pg = dbforpostgresql.Server(
         f"{name}-server",
         resource_group_name=group.name,
