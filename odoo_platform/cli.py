@@ -198,15 +198,12 @@ def cmd_freeze_check(args: argparse.Namespace) -> int:
 
 
 def _stack_estate(project: Project, stack: str) -> Estate:
-    from odoo_platform.config import CONFIG_NAMESPACE, parse_estate
-    from odoo_platform.program import decode_config_value
+    from odoo_platform.program import estate_from_config
 
     stack_file = project.stack_file(stack)
     if not stack_file.is_file():
         raise UsageError(f"stack {stack!r} does not exist (known stacks: {', '.join(project.stack_names())})")
-    prefix = f"{CONFIG_NAMESPACE}:"
-    values = read_stack_config(project, stack_file).values
-    return parse_estate({k[len(prefix):]: decode_config_value(v) for k, v in values.items() if k.startswith(prefix)})
+    return estate_from_config(read_stack_config(project, stack_file).values)
 
 
 def cmd_evidence(args: argparse.Namespace) -> int:

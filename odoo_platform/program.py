@@ -7,6 +7,7 @@ file under the SDK's mocks. Nothing here knows which of the two is running it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,17 +52,18 @@ from odoo_platform.topology import EstatePlan, plan_estate
 
 def read_estate() -> Estate:
     """Every `odoo-platform:*` key of the stack, so an unknown or misspelled key is an error."""
-    prefix = f"{CONFIG_NAMESPACE}:"
-    keys = {key for key in (*CONFIG.get(), *get_config_env()) if key.startswith(prefix)}
     config = pulumi.Config(CONFIG_NAMESPACE)
-    raw: dict[str, Any] = {}
-    for full_key in sorted(keys):
-        key = full_key[len(prefix):]
-        raw[key] = decode_config_value(config.get(key))
-    return parse_estate(raw)
+    keys = (*CONFIG.get(), *get_config_env())
+    return estate_from_config({key: config.get(key.split(":", 1)[1]) for key in keys if key.startswith(f"{CONFIG_NAMESPACE}:")})
 
 
-def decode_config_value(value: str | None) -> Any:
+def estate_from_config(values: Mapping[str, str | None]) -> Estate:
+    """The estate from config as Pulumi hands it over ("namespace:key" -> text); other namespaces are ignored."""
+    prefix = f"{CONFIG_NAMESPACE}:"
+    return parse_estate({key[len(prefix):]: _decode(value) for key, value in sorted(values.items()) if key.startswith(prefix)})
+
+
+def _decode(value: str | None) -> Any:
     # Pulumi hands structured values (lists, objects, numbers) to programs as JSON text.
     if value is None:
         return None

@@ -40,23 +40,23 @@ AZURE_PROVIDERS = {
     "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters",
 }
 
-AZURE_NAME_INPUTS = (
-    "resourceGroupName",
-    "virtualNetworkName",
-    "subnetName",
-    "privateZoneName",
-    "virtualNetworkLinkName",
-    "serverName",
-    "configurationName",
-    "databaseName",
-    "vaultName",
-    "backupPolicyName",
-    "keyName",
-    "secretName",
-    "resourceName",
-    "accountName",
-    "privateEndpointName",
-)
+# The input that carries a resource's own name, where the program sets one (else: auto-named).
+AZURE_OWN_NAME_INPUT = {
+    "resources:ResourceGroup": "resourceGroupName",
+    "network:VirtualNetwork": "virtualNetworkName",
+    "network:Subnet": "subnetName",
+    "privatedns:PrivateZone": "privateZoneName",
+    "privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
+    "dbforpostgresql:Server": "serverName",
+    "dbforpostgresql:Configuration": "configurationName",
+    "dbforpostgresql:Database": "databaseName",
+    "dataprotection:BackupVault": "vaultName",
+    "dataprotection:BackupPolicy": "backupPolicyName",
+    "keyvault:Key": "keyName",
+    "keyvault:Secret": "secretName",
+    "storage:StorageAccount": "accountName",
+    "network:PrivateEndpoint": "privateEndpointName",
+}
 
 
 def autoname(name: str) -> str:
@@ -104,8 +104,7 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def _azure(self, token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         kind = token.split(":", 1)[1]
-        own_name = next((inputs[k] for k in AZURE_NAME_INPUTS if k in inputs and _is_own_name(kind, k)), None)
-        physical = own_name or autoname(name)
+        physical = inputs.get(AZURE_OWN_NAME_INPUT.get(kind, "")) or autoname(name)
         group = inputs.get("resourceGroupName", physical if kind == "resources:ResourceGroup" else "rg")
         path = AZURE_PROVIDERS.get(kind)
         if kind == "resources:ResourceGroup":
@@ -163,26 +162,6 @@ def _azure_computed(kind: str, physical: str, inputs: dict[str, Any]) -> dict[st
 
 def _uuid(digest: str) -> str:
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-
-
-def _is_own_name(kind: str, key: str) -> bool:
-    own = {
-        "resources:ResourceGroup": "resourceGroupName",
-        "network:VirtualNetwork": "virtualNetworkName",
-        "network:Subnet": "subnetName",
-        "privatedns:PrivateZone": "privateZoneName",
-        "privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
-        "dbforpostgresql:Server": "serverName",
-        "dbforpostgresql:Configuration": "configurationName",
-        "dbforpostgresql:Database": "databaseName",
-        "dataprotection:BackupVault": "vaultName",
-        "dataprotection:BackupPolicy": "backupPolicyName",
-        "keyvault:Key": "keyName",
-        "keyvault:Secret": "secretName",
-        "storage:StorageAccount": "accountName",
-        "network:PrivateEndpoint": "privateEndpointName",
-    }
-    return own.get(kind) == key
 
 
 def _kubernetes(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -132,11 +132,13 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
                 timeout=30,
             )
             custom = [r for r in plan["resources"] if not r["component"]]
+            # Encoded once: Analyze and AnalyzeStack send the same properties.
+            properties = {r["urn"]: _struct(r["inputs"]) for r in custom}
             diagnostics: list[tuple[str, Any]] = []
             futures = [
                 (r["urn"], stub.Analyze.future(
                     analyzer_pb2.AnalyzeRequest(
-                        type=r["type"], urn=r["urn"], name=r["name"], properties=_struct(r["inputs"]),
+                        type=r["type"], urn=r["urn"], name=r["name"], properties=properties[r["urn"]],
                         options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
                     ),
                     timeout=120,
@@ -149,7 +151,7 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
                 analyzer_pb2.AnalyzeStackRequest(
                     resources=[
                         analyzer_pb2.AnalyzerResource(
-                            type=r["type"], urn=r["urn"], name=r["name"], properties=_struct(r["inputs"]),
+                            type=r["type"], urn=r["urn"], name=r["name"], properties=properties[r["urn"]],
                             parent=r["parent"] or "", dependencies=r["dependsOn"],
                             options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
                         )
