@@ -198,7 +198,7 @@ def cmd_freeze_check(args: argparse.Namespace) -> int:
 
 
 def _stack_estate(project: Project, stack: str) -> Estate:
-    from odoo_platform.program import estate_from_config
+    from odoo_platform.stack_reader import estate_from_config
 
     stack_file = project.stack_file(stack)
     if not stack_file.is_file():

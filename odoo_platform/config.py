@@ -183,6 +183,53 @@ class KubernetesSettings(_Model):
     )
 
 
+KMS_KEY_REFERENCE = re.compile(r"^(azurekms|awskms|gcpkms|hashivault)://\S+$")
+PEM_PUBLIC_KEY = re.compile(r"^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$")
+DEFAULT_APPROVED_REGISTRIES = (
+    "registry.example.com/odoo", "docker.io/library", "docker.io/amazon", "docker.io/curlimages", "registry.k8s.io",
+    "mcr.microsoft.com",
+)
+
+
+class ImagePolicy(_Model):
+    """Which images the cluster admits into tenant and operations namespaces (enforced by Kyverno)."""
+
+    approved_registries: Annotated[list[str], Field(min_length=1)] = Field(
+        default_factory=lambda: list(DEFAULT_APPROVED_REGISTRIES),
+        description="Registry prefixes (host or host/path) images may come from.",
+    )
+    signed_repositories: list[str] = Field(
+        default_factory=list,
+        description="Repositories whose images must carry a cosign signature (default: the Odoo image's repository).",
+    )
+    signing_key: str = Field(
+        default="",
+        description="Cosign public key (PEM) or KMS reference (azurekms://, awskms://) signatures are verified with.",
+    )
+    kyverno_chart_version: str = "3.3.4"
+
+    @field_validator("approved_registries", "signed_repositories")
+    @classmethod
+    def _prefixes(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.match(r"^[a-z0-9][a-z0-9.-]*(:\d+)?(/[a-z0-9._-]+)*$", value) or "." not in value.split("/")[0]:
+                raise ValueError(f"{value!r} is not a registry prefix (use a host with a dot, e.g. registry.example.com/odoo)")
+        return values
+
+    @field_validator("signing_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if value and not (KMS_KEY_REFERENCE.match(value) or PEM_PUBLIC_KEY.match(value)):
+            raise ValueError("is neither a PEM public key nor a KMS reference (use azurekms://... or awskms://...)")
+        return value
+
+    def approves(self, image: str) -> bool:
+        return any(image.startswith(f"{registry}/") for registry in self.approved_registries)
+
+
+IMAGE_SETTINGS = ("scaler_image", "redis_image", "postgres_client_image", "azure_cli_image", "aws_cli_image", "curl_image")
+
+
 class Estate(_Model):
     cloud: Cloud
     region: str
@@ -204,6 +251,7 @@ class Estate(_Model):
     redis: Optional[RedisMode] = Field(
         default=None, description="in-cluster or managed Redis for sessions; managed by default in prod."
     )
+    image_policy: ImagePolicy = ImagePolicy()
     tiers: dict[int, TierSpec] = Field(default_factory=lambda: dict(DEFAULT_TIER_CATALOGUE))
     ring_order: Annotated[list[str], Field(min_length=1)] = Field(
         default_factory=lambda: ["canary", "early", "broad"], description="Release rings, first to last."
@@ -244,14 +292,15 @@ class Estate(_Model):
         # A stack file overrides single fields of a tier; the rest comes from the catalogue.
         if not isinstance(value, dict):
             return value
-        merged: dict[int, object] = {t: spec.model_dump() for t, spec in DEFAULT_TIER_CATALOGUE.items()}
+        # Keys stay camelCase, as written in stack files, so an error names the key the user wrote.
+        merged: dict[int, object] = {t: spec.model_dump(by_alias=True) for t, spec in DEFAULT_TIER_CATALOGUE.items()}
         for key, override in value.items():
             tier = int(key) if str(key).isdigit() else key
             if tier not in merged or not isinstance(override, dict):
                 merged[tier] = override
             else:
                 base = dict(merged[tier])  # type: ignore[arg-type]
-                base.update({_snake(k): v for k, v in override.items()})
+                base.update({to_camel(k): v for k, v in override.items()})
                 merged[tier] = base
         return merged
 
@@ -272,6 +321,7 @@ class Estate(_Model):
                     f"rings.{ring}",
                     f"{ring_image!r} is a tag; {self.environment.value} promotes images by digest (use repo@sha256:<64 hex>)",
                 )
+        self._check_image_policy()
         seen_names: dict[str, int] = {}
         seen_hosts: dict[str, int] = {}
         for index, tenant in enumerate(self.tenants):
@@ -306,6 +356,25 @@ class Estate(_Model):
                     "is required in a hybrid estate (set it to 'shared' or 'dedicated')",
                 )
         return self
+
+    def _check_image_policy(self) -> None:
+        policy = self.image_policy
+        images = {"image": self.image, **{f"rings.{ring}": image for ring, image in self.rings.items()}}
+        images |= {f"kubernetes.{field}": getattr(self.kubernetes, field) for field in IMAGE_SETTINGS}
+        for path, image in images.items():
+            if not policy.approves(image):
+                raise _FieldError(path, f"{image!r} is not from an approved registry "
+                                        "(add its registry to imagePolicy.approvedRegistries or use an approved one)")
+        if self.environment in (Environment.STAGING, Environment.PROD) and not policy.signing_key:
+            raise _FieldError("imagePolicy.signingKey", f"is required in {self.environment.value}: images are admitted only "
+                                                        "with a verified signature (set the cosign public key or KMS key)")
+
+    @property
+    def signed_repositories(self) -> list[str]:
+        """Repositories whose images need a verified signature: configured, else the Odoo images' own."""
+        if self.image_policy.signed_repositories:
+            return list(self.image_policy.signed_repositories)
+        return sorted({repository_of(image) for image in (self.image, *self.rings.values())})
 
     def window_for(self, tier: int) -> Window:
         return self.maintenance_windows.get(tier, self.maintenance_window)
@@ -344,12 +413,15 @@ class Estate(_Model):
         return int(found.group(1)) if found else 17
 
 
+def repository_of(image: str) -> str:
+    """registry/path/name of an image reference, without tag or digest (a registry port is kept)."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
 def _isolation_for(tenancy: Tenancy) -> Optional[Isolation]:
     return {Tenancy.MULTI_TENANT: Isolation.SHARED, Tenancy.DEDICATED: Isolation.DEDICATED}.get(tenancy)
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 class _FieldError(ValueError):

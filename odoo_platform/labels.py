@@ -7,6 +7,8 @@ from typing import Optional
 from odoo_platform.config import Estate, Tenant
 
 LABEL_PREFIX = "odoo-platform.io"
+CREDENTIALS_REVISION = f"{LABEL_PREFIX}/credentials-revision"
+"""Pod-template annotation that changes with any rotated credential, so Deployments roll onto it."""
 
 
 def cloud_tags(estate: Estate, tenant: Optional[Tenant] = None, tier: Optional[int] = None) -> dict[str, str]:
@@ -36,6 +38,7 @@ def k8s_labels(estate: Estate, tenant: Tenant, component: str) -> dict[str, str]
         f"{LABEL_PREFIX}/environment": estate.environment.value,
         f"{LABEL_PREFIX}/ring": tenant.ring,
         f"{LABEL_PREFIX}/cost-centre": tenant.cost_centre or estate.cost_centre,
+        f"{LABEL_PREFIX}/owner": estate.owner,
     }
 
 

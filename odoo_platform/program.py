@@ -6,13 +6,9 @@ file under the SDK's mocks. Nothing here knows which of the two is running it.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
 
 from odoo_platform.clouds import CloudAdapter, Foundation, PostgresServer, adapter_for
 from odoo_platform.components import (
@@ -24,6 +20,8 @@ from odoo_platform.components import (
     DatabaseOperationsArgs,
     EncryptionKeys,
     EncryptionKeysArgs,
+    ImageAdmission,
+    ImageAdmissionArgs,
     KubernetesCluster,
     KubernetesClusterArgs,
     ManagedCache,
@@ -45,32 +43,10 @@ from odoo_platform.components import (
     TraefikIngress,
     TraefikIngressArgs,
 )
-from odoo_platform.config import CONFIG_NAMESPACE, Estate, parse_estate
+from odoo_platform.config import Estate
 from odoo_platform.releases import check_rings, load_ledger
+from odoo_platform.stack_reader import read_estate
 from odoo_platform.topology import EstatePlan, plan_estate
-
-
-def read_estate() -> Estate:
-    """Every `odoo-platform:*` key of the stack, so an unknown or misspelled key is an error."""
-    config = pulumi.Config(CONFIG_NAMESPACE)
-    keys = (*CONFIG.get(), *get_config_env())
-    return estate_from_config({key: config.get(key.split(":", 1)[1]) for key in keys if key.startswith(f"{CONFIG_NAMESPACE}:")})
-
-
-def estate_from_config(values: Mapping[str, str | None]) -> Estate:
-    """The estate from config as Pulumi hands it over ("namespace:key" -> text); other namespaces are ignored."""
-    prefix = f"{CONFIG_NAMESPACE}:"
-    return parse_estate({key[len(prefix):]: _decode(value) for key, value in sorted(values.items()) if key.startswith(prefix)})
-
-
-def _decode(value: str | None) -> Any:
-    # Pulumi hands structured values (lists, objects, numbers) to programs as JSON text.
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
 
 
 def build_estate(estate: Estate) -> EstatePlan:
@@ -113,8 +89,9 @@ def build_estate(estate: Estate) -> EstatePlan:
 
     on_cluster = _cluster_options(estate, adapter, foundation)
     ingress = TraefikIngress("traefik", TraefikIngressArgs(estate=estate), on_cluster)
+    ImageAdmission("image-admission", ImageAdmissionArgs(estate=estate), on_cluster)
     Observability("observability", ObservabilityArgs(estate=estate, namespace=ingress.namespace), on_cluster)
-    DatabaseOperations(
+    database_operations = DatabaseOperations(
         "operations",
         DatabaseOperationsArgs(estate=estate, servers=tuple(operations), database_cidrs=foundation.database_cidrs),
         on_cluster,
@@ -131,7 +108,8 @@ def build_estate(estate: Estate) -> EstatePlan:
             f"{tenant.name}-redis",
             RedisCacheArgs(
                 estate=estate, tenant=tenant, namespace=namespace.namespace,
-                managed=ManagedCache(host=cache.host, port=cache.port, password=cache.password) if cache else None,
+                managed=ManagedCache(host=cache.host, port=cache.port, password=cache.password, revision=cache.revision)
+                if cache else None,
             ),
             on_cluster,
         )
@@ -146,11 +124,13 @@ def build_estate(estate: Estate) -> EstatePlan:
                 database_host=database.host,
                 database_port=database.port,
                 database_password=database.tenant_passwords[tenant.name],
+                database_ready=database_operations.bootstraps[tenant.server_key],
                 rwx_storage_class=adapter.rwx_storage_class,
                 redis_host=redis.host,
                 redis_port=redis.port,
                 redis_tls=redis.tls,
                 redis_secret=redis.secret_name,
+                redis_revision=redis.revision,
             ),
             on_cluster,
         )

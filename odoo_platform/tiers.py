@@ -30,6 +30,9 @@ class TierSpec(BaseModel):
     web_replicas_max: Annotated[int, Field(ge=1, le=50)]
     restore_drill_schedule: str = Field(description="Cron schedule of the restore drill.")
     requests_per_second: Annotated[int, Field(ge=10, description="Traefik rate limit per client IP.")]
+    secret_rotation_days: Annotated[
+        int, Field(ge=1, le=365, description="Days between rotations of database, Odoo admin and Redis passwords.")
+    ] = 90
 
     @model_validator(mode="after")
     def _promise_is_kept(self) -> "TierSpec":
@@ -68,6 +71,7 @@ DEFAULT_TIER_CATALOGUE: dict[int, TierSpec] = {
         web_replicas_max=8,
         restore_drill_schedule="0 3 1 * *",
         requests_per_second=200,
+        secret_rotation_days=30,
     ),
     2: TierSpec(
         label="business",
@@ -84,6 +88,7 @@ DEFAULT_TIER_CATALOGUE: dict[int, TierSpec] = {
         web_replicas_max=4,
         restore_drill_schedule="0 3 1 */3 *",
         requests_per_second=100,
+        secret_rotation_days=60,
     ),
     3: TierSpec(
         label="standard",
@@ -100,5 +105,6 @@ DEFAULT_TIER_CATALOGUE: dict[int, TierSpec] = {
         web_replicas_max=2,
         restore_drill_schedule="0 3 1 */6 *",
         requests_per_second=50,
+        secret_rotation_days=90,
     ),
 }

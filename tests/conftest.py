@@ -23,11 +23,13 @@ BASE_ESTATE: dict[str, Any] = {
     "region": "westeurope",
     "environment": "dev",
     "tenancy": "multi-tenant",
-    "image": "odoo:17.0",
+    "image": "docker.io/library/odoo:17.0",
     "tenants": [
         {"name": "acme", "tier": 2, "users": 25, "hostname": "acme.erp.example.com"},
         {"name": "globex", "tier": 3, "users": 8, "hostname": "globex.erp.example.com"},
     ],
+    # Staging and production need a signing key; dev accepts one (signatures are then audited).
+    "imagePolicy": {"signingKey": "azurekms://kv-odoo-signing.vault.azure.net/cosign"},
 }
 
 

@@ -68,8 +68,8 @@ def _tenant(**changes):
         (estate(tenants=[_tenant(tier=4)]), "tenants[0].tier: 4: input should be less than or equal to 3"),
         (estate(tenants=[_tenant(users=0)]), "tenants[0].users: 0: input should be greater than or equal to 1"),
         (estate(tenants=[]), "tenants: []: list should have at least 1 item"),
-        (estate(environment="prod"), "image: 'odoo:17.0' is a tag; prod needs an image pinned by digest"),
-        (estate(environment="staging"), "image: 'odoo:17.0' is a tag; staging needs an image pinned by digest"),
+        (estate(environment="prod"), "image: 'docker.io/library/odoo:17.0' is a tag; prod needs an image pinned by digest"),
+        (estate(environment="staging"), "image: 'docker.io/library/odoo:17.0' is a tag; staging needs an image pinned by digest"),
         (
             estate(tenants=[_tenant(isolation="dedicated")]),
             "tenants[0].isolation: 'dedicated' contradicts tenancy 'multi-tenant' (use 'shared' or set tenancy to 'hybrid')",

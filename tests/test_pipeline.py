@@ -14,7 +14,7 @@ from tests.conftest import CONTRACTS, ROOT
 from tests.stack_plans import all_stacks
 
 PIPELINE_FILES = [ROOT / "azure-pipelines.yml", *sorted((ROOT / ".azure-pipelines" / "templates").glob("*.yml"))]
-PACKS = ("policypacks/encryption", "policypacks/segregation", "policypacks/resilience")
+PACKS = ("policypacks/encryption", "policypacks/segregation", "policypacks/resilience", "policypacks/governance")
 
 
 @pytest.mark.parametrize("path", PIPELINE_FILES, ids=lambda p: p.name)

@@ -56,6 +56,14 @@ INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute"
 WEB = _with(_with(DEPLOYMENT, ["metadata", "labels"], {"app.kubernetes.io/component": "web"}), ["spec", "replicas"], 2)
 WEB = _with(WEB, CONTAINER + ["livenessProbe"], {"httpGet": {"path": "/web/health"}})
 CRON = _with(_with(DEPLOYMENT, ["metadata", "labels"], {"app.kubernetes.io/component": "cron"}), ["spec", "replicas"], 1)
+SIGNED_REPO = "registry.example.com/odoo/odoo"
+SIGNED_PROD = Context("prod", approved_registries=("registry.example.com/odoo", "docker.io/library"),
+                      signed_repositories=(SIGNED_REPO,))
+CLUSTER_POLICY = "kubernetes:kyverno.io/v1:ClusterPolicy"
+VERIFY_RULE = {"name": "signed", "verifyImages": [{"imageReferences": [SIGNED_REPO + ":*", SIGNED_REPO + "@*"], "failureAction": "Enforce",
+                                                   "attestors": [{"entries": [{"keys": {"kms": "awskms:///alias/k"}}]}]}]}
+TAGS = {"environment": "prod", "owner": "platform-team", "cost-centre": "client-a", "tenant": "a", "tier": "2"}
+LABELS = {f"odoo-platform.io/{k}": v for k, v in TAGS.items()}
 CASES = {
     "ENC-01": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["env"], [{"name": "DB_PASSWORD", "value": "hunter2"}]), DEV),
     "ENC-02": (Resource("kubernetes:traefik.io/v1alpha1:IngressRoute", "u", {"spec": {"entryPoints": ["websecure"], "tls": {"secretName": "t"}}}),
@@ -85,7 +93,7 @@ CASES = {
     "RES-02": (Resource("aws:backup/vault:Vault", "u", {}, protect=True), Resource("aws:backup/vault:Vault", "u", {}), DEV),
     "RES-03": (Resource("aws:rds/instance:Instance", "u", {"deletionProtection": True}),
                Resource("aws:rds/instance:Instance", "u", {"deletionProtection": False}), DEV),
-    "RES-04": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["image"], "odoo:17.0"), PROD),
+    "RES-04": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["image"], "docker.io/library/odoo:17.0"), PROD),
     "RES-05": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["resources"], {}), DEV),
     "RES-06": (Resource("azure-native:dataprotection:BackupVault", "u", {"properties": {"securitySettings": {"immutabilitySettings": {"state": "Locked"}}}}),
                Resource("azure-native:dataprotection:BackupVault", "u", {"properties": {"securitySettings": {"immutabilitySettings": {"state": "Unlocked"}}}}), PROD),
@@ -135,8 +143,22 @@ CASES = {
                R(S3_LOCK, {"rule": {"defaultRetention": {"mode": "GOVERNANCE", "days": 365}}}), PROD),
     "RES-17": (STORAGE, R(STORAGE.type, {**STORAGE.props, "immutableStorageWithVersioning": {
                    "enabled": True, "immutabilityPolicy": {"state": "Unlocked"}}}), PROD),
+    "ENC-18": (R("azure-native:keyvault:Key", {"properties": {"rotationPolicy": {"lifetimeActions": [
+                   {"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P90D"}}]}}}),
+               R("azure-native:keyvault:Key", {"properties": {"rotationPolicy": {"lifetimeActions": [
+                   {"action": {"type": "notify"}, "trigger": {"timeBeforeExpiry": "P30D"}}]}}}), DEV),
+    "SUP-01": (_with(DEPLOYMENT, CONTAINER + ["image"], SIGNED_REPO + "@sha256:" + "a" * 64), _with(DEPLOYMENT, CONTAINER + ["image"], "ghcr.io/someone/odoo@sha256:" + "a" * 64), SIGNED_PROD),
+    "SUP-02": (_with(DEPLOYMENT, CONTAINER + ["image"], SIGNED_REPO + "@sha256:" + "b" * 64),
+               _with(DEPLOYMENT, CONTAINER + ["image"], SIGNED_REPO + ":17.0"), SIGNED_PROD),
+    "SUP-04": (R(CLUSTER_POLICY, {"spec": {"webhookConfiguration": {"failurePolicy": "Fail"}, "rules": [VERIFY_RULE]}}),
+               R(CLUSTER_POLICY, {"spec": {"webhookConfiguration": {"failurePolicy": "Ignore"}, "rules": [VERIFY_RULE]}}),
+               SIGNED_PROD),
+    "TAG-01": (R("azure-native:keyvault:Vault", {"tags": TAGS}),
+               R("azure-native:keyvault:Vault", {"tags": {k: v for k, v in TAGS.items() if k != "cost-centre"}}), DEV),
+    "TAG-02": (_with(DEPLOYMENT, ["metadata", "labels"], LABELS),
+               _with(DEPLOYMENT, ["metadata", "labels"], {k: v for k, v in LABELS.items() if not k.endswith("/owner")}), DEV),
 }
-STACK_RULES = {"SEG-02", "SEG-11", "RES-09", "ENC-15", "SEG-15", "RES-15", "RES-18"}
+STACK_RULES = {"SEG-02", "SEG-11", "RES-09", "ENC-15", "SEG-15", "RES-15", "RES-18", "ENC-17", "SUP-03"}
 
 
 def test_rule_ids_are_unique_and_every_rule_has_cases():
@@ -200,6 +222,50 @@ def test_data_plane_stack_rules():
                     dependencies=(server.urn,))
     assert RULES["RES-18"].check_stack([server, delete_lock], DEV) == []
     assert [u for u, _ in RULES["RES-18"].check_stack([server], DEV)] == [server.urn]
+
+
+def test_production_passwords_must_rotate():
+    rotation = R("time:index/rotating:Rotating", {"rotationDays": 30})
+    rotated = R("random:index/randomPassword:RandomPassword", {"keepers": {"rotation": "2026-01-01T00:00:00Z"}},
+                dependencies=(rotation.urn,))
+    static = Resource(rotated.type, "urn:static", {"length": 32})
+    check = RULES["ENC-17"].check_stack
+    assert check([rotation, rotated], PROD) == []
+    assert [urn for urn, _ in check([rotation, rotated, static], PROD)] == ["urn:static"]
+    assert check([static], DEV) == []  # dev may keep a password; the rule is about production
+
+
+def test_signature_verification_covers_every_odoo_image():
+    policy = R(CLUSTER_POLICY, {"spec": {"rules": [VERIFY_RULE]}})
+    signed = _with(DEPLOYMENT, CONTAINER + ["image"], SIGNED_REPO + "@sha256:" + "c" * 64)
+    other_path = Resource(DEPLOYMENT.type, "urn:other", _with(
+        DEPLOYMENT, CONTAINER + ["image"], "registry.example.com/odoo/odoo-custom@sha256:" + "d" * 64).props)
+    check = RULES["SUP-03"].check_stack
+    assert check([policy, signed], SIGNED_PROD) == []
+    assert [urn for urn, _ in check([policy, signed, other_path], SIGNED_PROD)] == ["urn:other"]
+    auditing = R(CLUSTER_POLICY, {"spec": {"rules": [{"verifyImages": [
+        dict(VERIFY_RULE["verifyImages"][0], failureAction="Audit")]}]}})
+    assert [urn for urn, _ in check([auditing, signed], SIGNED_PROD)] == [signed.urn]
+    assert check([signed], DEV) == []
+
+
+def test_taggable_types_follow_the_sdks():
+    """TAG-01 covers exactly the cloud types of the stacks whose SDK class accepts `tags`."""
+    import importlib
+    import inspect
+
+    from odoo_platform.policy.rules.types import TAGGABLE
+
+    cloud_types = {r["type"] for stack in ("prod", "aws-hybrid-prod", "dedicated-prod") for r in plan_of(stack)["resources"]
+                   if r["type"].startswith(("azure-native:", "aws:")) and not r["component"]}
+    taggable = set()
+    for token in cloud_types:
+        package, module, name = token.split(":")
+        sdk = f"pulumi_azure_native.{module}" if package == "azure-native" else f"pulumi_aws.{module.split('/')[0]}"
+        if "tags" in inspect.signature(getattr(importlib.import_module(sdk), name)._internal_init).parameters:
+            taggable.add(token)
+    assert taggable <= set(TAGGABLE)
+    assert len(taggable) >= 25
 
 
 def test_default_deny_is_a_stack_rule():

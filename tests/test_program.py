@@ -63,7 +63,7 @@ def test_multi_tenant_estate_shares_one_server_and_gives_each_tenant_a_namespace
         }
         deployment = next(r for r in _children(plan, cluster["urn"]) if r["name"] == f"{tenant}-web")
         assert deployment["inputs"]["metadata"]["namespace"] == f"odoo-{tenant}"
-        assert deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] == "odoo:17.0"
+        assert deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] == "docker.io/library/odoo:17.0"
 
 
 def test_postgres_server_is_private_protected_and_a_child_of_its_component(plan_for):

@@ -29,12 +29,12 @@ def test_ring_settings_are_validated():
     tenants = [{"name": "a", "tier": 2, "users": 5, "hostname": "a.example.com", "ring": "beta"}]
     with pytest.raises(EstateConfigError, match=r"tenants\[0\]\.ring: 'beta' is not a release ring \(use one of canary, early, broad\)"):
         parse_estate(estate(tenants=tenants))
-    with pytest.raises(EstateConfigError, match=r"rings\.canary: 'odoo:18\.0' is a tag; prod promotes images by digest"):
-        parse_estate(estate(environment="prod", image=DIGEST, rings={"canary": "odoo:18.0"}))
+    with pytest.raises(EstateConfigError, match=r"rings\.canary: 'docker\.io/library/odoo:18\.0' is a tag; prod promotes images by digest"):
+        parse_estate(estate(environment="prod", image=DIGEST, rings={"canary": "docker.io/library/odoo:18.0"}))
     model = parse_estate(estate(rings={"canary": NEW}, tenants=[
         {"name": "a", "tier": 2, "users": 5, "hostname": "a.example.com", "ring": "canary"},
         {"name": "b", "tier": 2, "users": 5, "hostname": "b.example.com", "ring": "broad"}]))
-    assert [model.image_for(t) for t in model.tenants] == [NEW, "odoo:17.0"]
+    assert [model.image_for(t) for t in model.tenants] == [NEW, "docker.io/library/odoo:17.0"]
 
 
 def test_the_plan_shows_which_tenants_run_which_digest(plan_for):
@@ -42,10 +42,10 @@ def test_the_plan_shows_which_tenants_run_which_digest(plan_for):
                {"name": "b", "tier": 2, "users": 5, "hostname": "b.example.com", "ring": "broad"}]
     plan = plan_for(estate(rings={"canary": NEW}, tenants=tenants))
     assert plan["outputs"]["tenants"]["a"]["image"] == NEW
-    assert plan["outputs"]["tenants"]["b"]["image"] == "odoo:17.0"
+    assert plan["outputs"]["tenants"]["b"]["image"] == "docker.io/library/odoo:17.0"
     images = {r["name"]: r["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"]
               for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment" and r["name"].endswith("-web")}
-    assert images == {"a-web": NEW, "b-web": "odoo:17.0"}
+    assert images == {"a-web": NEW, "b-web": "docker.io/library/odoo:17.0"}
 
 
 def test_a_hand_edited_ring_that_skipped_its_predecessor_does_not_plan(plan_for):

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from odoo_platform.clouds.base import BackupStore, CacheEndpoint, CloudAdapter, ClusterAccess, Foundation, KeyRing, PostgresServer
+from odoo_platform.clouds.base import (
+    BackupStore,
+    CacheEndpoint,
+    CloudAdapter,
+    ClusterAccess,
+    Foundation,
+    KeyRing,
+    PostgresServer,
+)
 from odoo_platform.config import Cloud
 
 

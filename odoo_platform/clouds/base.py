@@ -13,6 +13,7 @@ from typing import Any, Optional, Protocol
 import pulumi
 
 from odoo_platform.config import Estate
+from odoo_platform.rotation import RotatedSecret
 from odoo_platform.tiers import TierSpec
 from odoo_platform.topology import ServerPlan, TenantPlan
 
@@ -62,6 +63,8 @@ class CacheEndpoint:
     port: int
     password: pulumi.Output[str]
     resource_id: pulumi.Output[str]
+    revision: Optional[pulumi.Output[str]] = None
+    """Changes when the password rotates (None where the cloud's keys are not rotated by the program)."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,10 @@ class CloudAdapter(Protocol):
         ...
 
     def store_secret(
-        self, name: str, owner: pulumi.Resource, key_ring: KeyRing, secret_name: str, value: pulumi.Output[str],
-        foundation: Foundation,
+        self, name: str, owner: pulumi.Resource, key_ring: KeyRing, secret_name: str, secret: RotatedSecret,
+        foundation: Foundation, tags: dict[str, str],
     ) -> pulumi.Output[str]:
-        """Keep `value` in the placement's secret store; returns the secret's id."""
+        """Keep `secret` in the placement's secret store, expiring when its rotation is due; returns its id."""
         ...
 
     def create_postgres_server(

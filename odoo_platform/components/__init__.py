@@ -4,6 +4,7 @@ from odoo_platform.components.backup_vault import BackupVault, BackupVaultArgs
 from odoo_platform.components.cloud_foundation import CloudFoundation, CloudFoundationArgs
 from odoo_platform.components.database_operations import DatabaseOperations, DatabaseOperationsArgs, ServerOperations
 from odoo_platform.components.encryption_keys import EncryptionKeys, EncryptionKeysArgs
+from odoo_platform.components.image_admission import ImageAdmission, ImageAdmissionArgs
 from odoo_platform.components.kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
 from odoo_platform.components.managed_postgres import ManagedPostgres, ManagedPostgresArgs
 from odoo_platform.components.managed_redis import ManagedRedis, ManagedRedisArgs
@@ -23,6 +24,8 @@ __all__ = [
     "DatabaseOperationsArgs",
     "EncryptionKeys",
     "EncryptionKeysArgs",
+    "ImageAdmission",
+    "ImageAdmissionArgs",
     "KubernetesCluster",
     "KubernetesClusterArgs",
     "ManagedCache",

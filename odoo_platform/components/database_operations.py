@@ -20,6 +20,7 @@ from odoo_platform.components.base import PlatformComponent
 from odoo_platform.components.k8s_common import container_security, metadata, pod_security, resources
 from odoo_platform.config import Cloud, Estate
 from odoo_platform.ops_scripts import interpreter, scripts_for
+from odoo_platform.rotation import RotatedSecret
 from odoo_platform.topology import ServerPlan, TenantPlan
 from odoo_platform.workload import (
     DATABASE_CLIENT_LABEL,
@@ -41,8 +42,8 @@ class ServerOperations:
     tenants: tuple[TenantPlan, ...]
     host: pulumi.Input[str]
     admin_login: str
-    admin_password: pulumi.Output[str]
-    tenant_passwords: dict[str, pulumi.Output[str]]
+    admin_password: RotatedSecret
+    tenant_passwords: dict[str, RotatedSecret]
     archive_url: pulumi.Input[str]
 
 
@@ -64,6 +65,8 @@ def cron_every(minutes: int) -> str:
 
 class DatabaseOperations(PlatformComponent):
     namespace: str
+    bootstraps: dict[str, k8s.batch.v1.Job]
+    """Per server key, the Job that creates the tenants' roles and databases and sets their current passwords."""
 
     def __init__(self, name: str, args: DatabaseOperationsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, opts)
@@ -102,8 +105,7 @@ class DatabaseOperations(PlatformComponent):
             opts=self.in_ns,
         )
         self._network_policies(name, args.database_cidrs)
-        for ops in args.servers:
-            self._server(name, estate, ops)
+        self.bootstraps = {ops.server.key: self._server(name, estate, ops) for ops in args.servers}
         self.register_outputs({"namespace": self.namespace})
 
     def _network_policies(self, name: str, database_cidrs: tuple[str, ...]) -> None:
@@ -147,7 +149,7 @@ class DatabaseOperations(PlatformComponent):
                 opts=self.in_ns,
             )
 
-    def _server(self, name: str, estate: Estate, ops: ServerOperations) -> None:
+    def _server(self, name: str, estate: Estate, ops: ServerOperations) -> k8s.batch.v1.Job:
         key = ops.server.key
         admin_secret = f"pg-admin-{key}"
         roles_secret = f"pg-roles-{key}"
@@ -155,22 +157,26 @@ class DatabaseOperations(PlatformComponent):
             f"{name}-{key}-admin",
             metadata=metadata(admin_secret, OPERATIONS_NAMESPACE, OPS_LABELS),
             type="Opaque",
-            string_data={"host": ops.host, "user": ops.admin_login, "password": ops.admin_password},
+            string_data={"host": ops.host, "user": ops.admin_login, "password": ops.admin_password.value},
             opts=self.in_ns,
         )
         roles = k8s.core.v1.Secret(
             f"{name}-{key}-roles",
             metadata=metadata(roles_secret, OPERATIONS_NAMESPACE, OPS_LABELS),
             type="Opaque",
-            string_data={tenant: password for tenant, password in sorted(ops.tenant_passwords.items())},
+            string_data={tenant: password.value for tenant, password in sorted(ops.tenant_passwords.items())},
             opts=self.in_ns,
         )
         tenants = " ".join(t.name for t in ops.tenants)
-        # A new set of tenants is a new Job: Jobs are immutable, and the name says what ran.
-        digest = hashlib.sha256(tenants.encode()).hexdigest()[:10]
-        k8s.batch.v1.Job(
+        # A new set of tenants or a rotated role password is a new Job (Jobs are immutable): it
+        # runs ALTER ROLE ... PASSWORD before the Odoo pods that depend on it roll.
+        revisions = [ops.tenant_passwords[t.name].revision for t in ops.tenants]
+        job_name = pulumi.Output.all(*revisions).apply(
+            lambda values: f"db-bootstrap-{key}-{hashlib.sha256(' '.join([tenants, *values]).encode()).hexdigest()[:10]}"
+        )
+        bootstrap = k8s.batch.v1.Job(
             f"{name}-{key}-bootstrap",
-            metadata=metadata(f"db-bootstrap-{key}-{digest}", OPERATIONS_NAMESPACE, JOB_LABELS),
+            metadata=metadata(job_name, OPERATIONS_NAMESPACE, JOB_LABELS),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=3,
                 template=self._pod(
@@ -204,6 +210,7 @@ class DatabaseOperations(PlatformComponent):
                 main=[self._container("report", self.settings.curl_image, "report.sh", None,
                                       env | {"METRIC": "odoo_platform_restore_drill_success", "JOB": "odoo-restore-drill"})],
             )
+        return bootstrap
 
     def _cron(self, logical: str, object_name: str, schedule: str, init: list, main: list) -> None:
         k8s.batch.v1.CronJob(

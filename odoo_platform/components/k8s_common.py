@@ -37,5 +37,5 @@ def resources(cpu_request: int, cpu_limit: int, memory_request: int, memory_limi
     )
 
 
-def metadata(name: str, namespace: pulumi.Input[str], labels: dict[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
+def metadata(name: pulumi.Input[str], namespace: pulumi.Input[str], labels: dict[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
     return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
-import pulumi_random as random
 
 from odoo_platform.clouds import CloudAdapter, Foundation, KeyRing
 from odoo_platform.components.base import PlatformComponent
 from odoo_platform.config import Estate
+from odoo_platform.labels import cloud_tags
+from odoo_platform.rotation import RotatedSecret, rotating_password
 from odoo_platform.topology import ServerPlan, TenantPlan
 
 
@@ -31,30 +32,34 @@ class ManagedPostgres(PlatformComponent):
     server_id: pulumi.Output[str]
     """Cloud resource id (ARM id or ARN)."""
     admin_login: str
-    admin_password: pulumi.Output[str]
-    """Generated administrator password; a Pulumi secret, also kept in the placement's secret store."""
-    tenant_passwords: dict[str, pulumi.Output[str]]
-    """Each tenant role's generated password (Pulumi secrets, also in the secret store)."""
+    admin_password: RotatedSecret
+    """Generated administrator password, rotating with the server's tier; also kept in the secret store."""
+    tenant_passwords: dict[str, RotatedSecret]
+    """Each tenant role's password, rotating with the tenant's tier; also kept in the secret store."""
 
     def __init__(self, name: str, args: ManagedPostgresArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, opts)
         self.plan = args.server
 
-        def password(purpose: str, special: bool) -> pulumi.Output[str]:
-            generated = random.RandomPassword(
-                f"{name}-{purpose}-password", length=32, special=special, override_special="-_.~" if special else None,
-                min_lower=2, min_upper=2, min_numeric=2, opts=self.child(),
+        def password(purpose: str, special: bool, tenant: Optional[TenantPlan] = None) -> RotatedSecret:
+            tier = tenant.tier if tenant else args.server.tier
+            secret = rotating_password(
+                self, f"{name}-{purpose}-password", tier.secret_rotation_days, length=32, special=special,
+                override_special="-_.~" if special else None, min_lower=2, min_upper=2, min_numeric=2,
             )
-            value = pulumi.Output.secret(generated.result)
-            args.adapter.store_secret(f"{name}-{purpose}-secret", self, args.key_ring, f"{name}-{purpose}", value,
-                                      args.foundation)
-            return value
+            tags = cloud_tags(args.estate, tenant.tenant if tenant else None, tier=args.server.tier_number)
+            args.adapter.store_secret(f"{name}-{purpose}-secret", self, args.key_ring, f"{name}-{purpose}", secret,
+                                      args.foundation, tags)
+            return secret
 
         self.admin_password = password("admin", special=True)
-        # One non-superuser role per tenant; the bootstrap Job creates it with this password.
-        self.tenant_passwords = {tenant.name: password(f"{tenant.name}-role", special=False) for tenant in args.tenants}
+        # One non-superuser role per tenant; the bootstrap Job creates it and sets this password.
+        self.tenant_passwords = {
+            tenant.name: password(f"{tenant.name}-role", special=False, tenant=tenant) for tenant in args.tenants
+        }
         server = args.adapter.create_postgres_server(
-            name, self, args.estate, args.server, args.foundation, args.key_ring, self.admin_password, self.stateful()
+            name, self, args.estate, args.server, args.foundation, args.key_ring, self.admin_password.value,
+            self.stateful(),
         )
         for tenant in args.tenants:
             args.adapter.create_tenant_database(name, self, server, tenant, args.foundation, self.stateful())

@@ -27,11 +27,13 @@ class ManagedRedis(PlatformComponent):
     port: int
     password: pulumi.Output[str]
     """Access key / AUTH token; a Pulumi secret."""
+    revision: Optional[pulumi.Output[str]]
+    """Changes when the program rotates the password (None where the cloud owns the key)."""
 
     def __init__(self, name: str, args: ManagedRedisArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, opts)
         cache = args.adapter.create_redis_cache(
             name, self, args.estate, args.tier, args.foundation, args.key_ring, self.stateful()
         )
-        self.host, self.port, self.password = cache.host, cache.port, cache.password
+        self.host, self.port, self.password, self.revision = cache.host, cache.port, cache.password, cache.revision
         self.register_outputs({"host": self.host, "port": self.port, "resourceId": cache.resource_id})

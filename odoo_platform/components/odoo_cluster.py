@@ -17,13 +17,13 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from odoo_platform.components.base import PlatformComponent
 from odoo_platform.components.k8s_common import container_security, metadata, pod_security, resources
 from odoo_platform.config import Environment, Estate
-from odoo_platform.labels import k8s_labels, selector_labels
+from odoo_platform.labels import CREDENTIALS_REVISION, k8s_labels, selector_labels
 from odoo_platform.odoo_conf import DATA_DIR, render_odoo_conf
+from odoo_platform.rotation import RotatedSecret, rotating_password
 from odoo_platform.topology import TenantPlan
 from odoo_platform.workload import (
     DATABASE_CLIENT_LABEL,
@@ -49,12 +49,15 @@ class OdooClusterArgs:
     service_account: str
     database_host: pulumi.Input[str]
     database_port: int
-    database_password: pulumi.Input[str]
+    database_password: RotatedSecret
+    database_ready: pulumi.Resource
+    """The Job that created the tenant's role and set its current password."""
     rwx_storage_class: str
     redis_host: pulumi.Input[str]
     redis_port: int
     redis_tls: bool
     redis_secret: str
+    redis_revision: pulumi.Input[str]
 
 
 class OdooCluster(PlatformComponent):
@@ -68,14 +71,19 @@ class OdooCluster(PlatformComponent):
         production = estate.environment is Environment.PROD
         image = estate.image_for(plan.tenant)
 
-        admin_password = random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=self.child())
+        admin_password = rotating_password(
+            self, f"{name}-admin-password", plan.tier.secret_rotation_days, length=32, special=False
+        )
+        credentials_revision = pulumi.Output.all(
+            args.database_password.revision, admin_password.revision, args.redis_revision
+        ).apply(lambda revisions: hashlib.sha256("|".join(revisions).encode()).hexdigest()[:16])
         config = k8s.core.v1.Secret(
             f"{name}-config",
             metadata=metadata("odoo-config", ns, k8s_labels(estate, plan.tenant, "config")),
             type="Opaque",
             string_data={
                 "odoo.conf": pulumi.Output.secret(
-                    pulumi.Output.all(admin_password.result, args.database_password, args.database_host).apply(
+                    pulumi.Output.all(admin_password.value, args.database_password.value, args.database_host).apply(
                         lambda values: render_odoo_conf(
                             database=plan.database,
                             db_host=values[2],
@@ -189,7 +197,7 @@ class OdooCluster(PlatformComponent):
                     ),
                 ),
             ),
-            opts=self.child(depends_on=[config, filestore], delete_before_replace=True),
+            opts=self.child(depends_on=[config, filestore, args.database_ready], delete_before_replace=True),
         )
 
         web_labels = k8s_labels(estate, plan.tenant, "web") | client_labels
@@ -220,7 +228,9 @@ class OdooCluster(PlatformComponent):
                     rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1),
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=web_labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=web_labels, annotations={CREDENTIALS_REVISION: credentials_revision}
+                    ),
                     spec=pod_spec(
                         [
                             odoo_container(
@@ -243,7 +253,7 @@ class OdooCluster(PlatformComponent):
                 ),
             ),
             # The HPA (and, outside production, the night-time scaler) owns the replica count.
-            opts=self.child(depends_on=[upgrade], ignore_changes=["spec.replicas"]),
+            opts=self.child(depends_on=[upgrade, args.database_ready], ignore_changes=["spec.replicas"]),
         )
         cron_labels = k8s_labels(estate, plan.tenant, "cron") | client_labels
         k8s.apps.v1.Deployment(
@@ -255,7 +265,9 @@ class OdooCluster(PlatformComponent):
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(plan.tenant, "cron")),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=cron_labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=cron_labels, annotations={CREDENTIALS_REVISION: credentials_revision}
+                    ),
                     spec=pod_spec(
                         [
                             odoo_container(
@@ -266,7 +278,7 @@ class OdooCluster(PlatformComponent):
                     ),
                 ),
             ),
-            opts=self.child(depends_on=[upgrade], ignore_changes=["spec.replicas"]),
+            opts=self.child(depends_on=[upgrade, args.database_ready], ignore_changes=["spec.replicas"]),
         )
         service = k8s.core.v1.Service(
             f"{name}-svc",

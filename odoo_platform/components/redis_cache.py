@@ -12,12 +12,12 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from odoo_platform.components.base import PlatformComponent
 from odoo_platform.components.k8s_common import container_security, metadata, pod_security, resources
 from odoo_platform.config import Estate
-from odoo_platform.labels import k8s_labels, selector_labels
+from odoo_platform.labels import CREDENTIALS_REVISION, k8s_labels, selector_labels
+from odoo_platform.rotation import rotating_password
 from odoo_platform.topology import TenantPlan
 from odoo_platform.workload import REDIS_CPU_MILLIS, REDIS_MEMORY_MIB, REDIS_PORT
 
@@ -29,6 +29,7 @@ class ManagedCache:
     host: pulumi.Input[str]
     port: int
     password: pulumi.Output[str]
+    revision: Optional[pulumi.Output[str]]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class RedisCache(PlatformComponent):
     tls: bool
     secret_name: str
     """Secret holding the `password` key."""
+    revision: pulumi.Output[str]
+    """Changes when the password rotates; Odoo pods carry it so they restart with the new one."""
 
     def __init__(self, name: str, args: RedisCacheArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, opts)
@@ -54,10 +57,10 @@ class RedisCache(PlatformComponent):
         self.secret_name = "redis-auth"
         if args.managed:
             secret_value = args.managed.password
+            self.revision = args.managed.revision or pulumi.Output.from_input("cloud-managed")
         else:
-            secret_value = pulumi.Output.secret(
-                random.RandomPassword(f"{name}-password", length=32, special=False, opts=self.child()).result
-            )
+            password = rotating_password(self, f"{name}-password", plan.tier.secret_rotation_days, length=32, special=False)
+            secret_value, self.revision = password.value, password.revision
         secret = k8s.core.v1.Secret(
             f"{name}-auth",
             metadata=metadata(self.secret_name, ns, labels),
@@ -77,7 +80,8 @@ class RedisCache(PlatformComponent):
                 replicas=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    # redis-server reads its password at start: a rotation must restart it.
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations={CREDENTIALS_REVISION: self.revision}),
                     spec=k8s.core.v1.PodSpecArgs(
                         automount_service_account_token=False,
                         security_context=pod_security(REDIS_UID),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pulumi
@@ -79,6 +80,8 @@ class PlanMocks(pulumi.runtime.Mocks):
             return self._aws(args.typ, args.name, inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             return args.name, inputs | {"result": _fake_secret(args.name, int(inputs.get("length", 32)))}
+        if args.typ == "time:index/rotating:Rotating":
+            return _rotation(inputs)
         return args.name, inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list]:
@@ -135,6 +138,15 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["address"] = f"{physical}.c0ffee0example.{self.region}.rds.amazonaws.com"
             state["endpoint"] = f"{state['address']}:5432"
         return resource_id, state
+
+
+def _rotation(inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A rotation started at a fixed instant, so plans stay byte-identical from run to run."""
+    started = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    due = started + timedelta(days=int(inputs.get("rotationDays") or 0), hours=int(inputs.get("rotationHours") or 0))
+    stamp = started.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp, inputs | {"rfc3339": stamp, "rotationRfc3339": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "unix": int(started.timestamp())}
 
 
 def _azure_computed(kind: str, physical: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -134,6 +134,16 @@ def write_plan(plan: dict[str, Any], out_dir: Path, extra_files: dict[str, str] 
         raise
 
 
+def _rotation_lines(rotations: dict[str, int | None]) -> list[str]:
+    by_period: dict[int | None, list[str]] = {}
+    for name, days in sorted(rotations.items()):
+        by_period.setdefault(days, []).append(name)
+    return [
+        f"  {len(names):5d}  {'NEVER ROTATED' if days is None else f'every {days} days'}: {', '.join(names)}"
+        for days, names in sorted(by_period.items(), key=lambda item: (item[0] is not None, item[0] or 0))
+    ]
+
+
 def replace_dir(new: Path, target: Path) -> None:
     if not target.exists():
         os.rename(new, target)
@@ -146,6 +156,21 @@ def replace_dir(new: Path, target: Path) -> None:
         os.rename(retired, target)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+ROTATION_TYPE = "time:index/rotating:Rotating"
+PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
+
+
+def secret_rotations(plan: dict[str, Any]) -> dict[str, int | None]:
+    """Each generated secret and the days between its rotations (None: it never rotates)."""
+    periods = {r["urn"]: r["inputs"].get("rotationDays") for r in plan["resources"] if r["type"] == ROTATION_TYPE}
+    rotations: dict[str, int | None] = {}
+    for resource in plan["resources"]:
+        if resource["type"] == PASSWORD_TYPE:
+            found = [periods[urn] for urn in resource["dependsOn"] if urn in periods]
+            rotations[resource["name"]] = found[0] if found else None
+    return rotations
 
 
 def summary(plan: dict[str, Any]) -> str:
@@ -170,5 +195,8 @@ def summary(plan: dict[str, Any]) -> str:
         "",
         "images by tenant (ring):",
         *(f"  {image}: {', '.join(names)}" for image, names in images.items()),
+        "",
+        "generated secrets by rotation period:",
+        *_rotation_lines(secret_rotations(plan)),
     ]
     return "\n".join(lines)

@@ -16,19 +16,32 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from odoo_platform.config import Estate, ImagePolicy
+from odoo_platform.errors import EstateConfigError
 from odoo_platform.policy.rule import Context, Resource, Rule
+from odoo_platform.stack_reader import read_estate
 from odoo_platform.tiers import DEFAULT_TIER_CATALOGUE
 
 
 def stack_context() -> Context:
     """Facts of the stack being previewed (the CLI passes the stack's config to packs)."""
     config = pulumi.Config("odoo-platform")
+    try:
+        estate: Estate | None = read_estate()
+    except EstateConfigError:
+        estate = None  # the program itself reports bad config; rules fall back to the defaults
+    policy = estate.image_policy if estate else ImagePolicy()
     overrides = config.get_object("tiers") or {}
     retention = {tier: spec.backup_retention_days for tier, spec in DEFAULT_TIER_CATALOGUE.items()}
     for tier, fields in overrides.items():
         if str(tier).isdigit() and isinstance(fields, dict) and "backupRetentionDays" in fields:
             retention[int(tier)] = int(fields["backupRetentionDays"])
-    return Context(environment=config.get("environment") or "dev", tier_retention_days=retention)
+    return Context(
+        environment=config.get("environment") or "dev",
+        tier_retention_days=retention,
+        approved_registries=tuple(policy.approved_registries),
+        signed_repositories=tuple(estate.signed_repositories if estate else policy.signed_repositories),
+    )
 
 
 def default_level(context: Context) -> EnforcementLevel:

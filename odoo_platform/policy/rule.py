@@ -36,6 +36,11 @@ class Context:
     tier_retention_days: Mapping[int, int] = field(default_factory=dict)
     """Backup retention each tier promises (the stack's catalogue; defaults where unset)."""
 
+    approved_registries: tuple[str, ...] = ()
+    """Registry prefixes images may come from (the stack's imagePolicy, or its defaults)."""
+    signed_repositories: tuple[str, ...] = ()
+    """Repositories whose images need a verified signature in staging and production."""
+
     def retention_days(self, tier: int) -> int:
         return self.tier_retention_days.get(tier, 7)
 

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 from odoo_platform.clouds.base import Foundation, KeyRing
 from odoo_platform.config import Estate
 from odoo_platform.labels import cloud_tags
+from odoo_platform.rotation import RotatedSecret
 
 ROTATION_DAYS = 90
 
@@ -36,18 +37,19 @@ def create_key_ring(
 
 
 def store_secret(
-    name: str, owner: pulumi.Resource, key_ring: KeyRing, secret_name: str, value: pulumi.Output[str],
-    foundation: Foundation,
+    name: str, owner: pulumi.Resource, key_ring: KeyRing, secret_name: str, secret: RotatedSecret,
+    foundation: Foundation, tags: dict[str, str],
 ) -> pulumi.Output[str]:
     child = pulumi.ResourceOptions(parent=owner)
-    secret = aws.secretsmanager.Secret(
+    stored = aws.secretsmanager.Secret(
         name,
         name=f"odoo-platform/{pulumi.get_stack()}/{secret_name}",
         kms_key_id=key_ring.key_id,
         recovery_window_in_days=30,
+        # Rotation is driven by the program (a new value at every scheduled `pulumi up`), not by a
+        # Secrets Manager Lambda, so the database, the store and the pods always agree.
+        tags=tags | {"rotation-days": str(secret.period_days)},
         opts=child,
     )
-    aws.secretsmanager.SecretVersion(
-        f"{name}-value", secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child
-    )
-    return secret.arn
+    aws.secretsmanager.SecretVersion(f"{name}-value", secret_id=stored.id, secret_string=secret.value, opts=child)
+    return stored.arn

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from odoo_platform.clouds.aws.network import security_group
 from odoo_platform.clouds.base import CacheEndpoint, Foundation, KeyRing
 from odoo_platform.config import Estate
 from odoo_platform.labels import cloud_tags
+from odoo_platform.rotation import rotating_password
 from odoo_platform.tiers import TierSpec
 
 PORT = 6379
@@ -21,7 +21,7 @@ def create_redis_cache(
 ) -> CacheEndpoint:
     child = pulumi.ResourceOptions(parent=owner)
     tags = cloud_tags(estate)
-    token = random.RandomPassword(f"{name}-auth-token", length=48, special=False, opts=child)
+    token = rotating_password(owner, f"{name}-auth-token", tier.secret_rotation_days, length=48, special=False)
     firewall = security_group(f"{name}-cache", foundation, PORT, "Redis", tags, child)
     group = aws.elasticache.ReplicationGroup(
         f"{name}-cache",
@@ -35,7 +35,9 @@ def create_redis_cache(
         transit_encryption_enabled=True,
         at_rest_encryption_enabled=True,
         kms_key_id=key_ring.key_id,
-        auth_token=pulumi.Output.secret(token.result),
+        auth_token=token.value,
+        # ROTATE keeps the previous token valid beside the new one, so connected pods survive a rotation.
+        auth_token_update_strategy="ROTATE",
         port=PORT,
         subnet_group_name=foundation.handles["cache_subnet_group"].name,
         security_group_ids=[firewall.id],
@@ -43,5 +45,5 @@ def create_redis_cache(
         tags=tags,
         opts=stateful,
     )
-    return CacheEndpoint(host=group.primary_endpoint_address, port=PORT, password=pulumi.Output.secret(token.result),
-                         resource_id=group.arn)
+    return CacheEndpoint(host=group.primary_endpoint_address, port=PORT, password=token.value, resource_id=group.arn,
+                         revision=token.revision)

@@ -3,6 +3,8 @@ that lets PostgreSQL, Storage and the backup vault use it."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
@@ -10,6 +12,7 @@ from odoo_platform.clouds.azure.network import private_endpoint
 from odoo_platform.clouds.base import Foundation, KeyRing
 from odoo_platform.config import Estate
 from odoo_platform.labels import cloud_tags
+from odoo_platform.rotation import RotatedSecret
 
 CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 KEY_ROTATION = "P90D"
@@ -89,15 +92,25 @@ def create_key_ring(
 
 
 def store_secret(
-    name: str, owner: pulumi.Resource, key_ring: KeyRing, secret_name: str, value: pulumi.Output[str],
-    foundation: Foundation,
+    name: str, owner: pulumi.Resource, key_ring: KeyRing, secret_name: str, secret: RotatedSecret,
+    foundation: Foundation, tags: dict[str, str],
 ) -> pulumi.Output[str]:
-    secret = keyvault.Secret(
+    stored = keyvault.Secret(
         name,
         resource_group_name=foundation.handles["resource_group"].name,
         vault_name=key_ring.handles["vault"].name,
         secret_name=secret_name,
-        properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(value), content_type="text/plain"),
+        properties=keyvault.SecretPropertiesArgs(
+            value=secret.value,
+            content_type="text/plain",
+            # Key Vault raises SecretNearExpiry/SecretExpired events if a scheduled rotation is missed.
+            attributes=keyvault.SecretAttributesArgs(enabled=True, expires=secret.rotates_at.apply(_epoch_seconds)),
+        ),
+        tags=tags | {"rotation-days": str(secret.period_days)},
         opts=pulumi.ResourceOptions(parent=owner),
     )
-    return secret.id
+    return stored.id
+
+
+def _epoch_seconds(rfc3339: str) -> int:
+    return int(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp())

@@ -6,10 +6,13 @@ from collections.abc import Mapping
 
 from odoo_platform.policy.rule import Rule
 from odoo_platform.policy.rules.encryption import ENCRYPTION
+from odoo_platform.policy.rules.governance import GOVERNANCE
 from odoo_platform.policy.rules.resilience import RESILIENCE
 from odoo_platform.policy.rules.segregation import SEGREGATION
 
-PACKS: Mapping[str, list[Rule]] = {"encryption": ENCRYPTION, "segregation": SEGREGATION, "resilience": RESILIENCE}
+PACKS: Mapping[str, list[Rule]] = {
+    "encryption": ENCRYPTION, "segregation": SEGREGATION, "resilience": RESILIENCE, "governance": GOVERNANCE,
+}
 ALL_RULES: tuple[Rule, ...] = tuple(rule for rules in PACKS.values() for rule in rules)
 
 

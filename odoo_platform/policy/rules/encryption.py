@@ -8,13 +8,16 @@ from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Se
 from odoo_platform.policy.rules.types import (
     AWS_BACKUP_VAULT,
     AZURE_BACKUP_VAULT,
+    AZURE_KEY,
     AZURE_PG,
     AZURE_REDIS,
     ELASTICACHE,
     INGRESS_ROUTE,
     KEY_VAULT,
     KMS_KEY,
+    PASSWORD,
     RDS,
+    ROTATION,
     S3_BUCKET,
     S3_ENCRYPTION,
     S3_POLICY,
@@ -22,6 +25,7 @@ from odoo_platform.policy.rules.types import (
     STORAGE_ACCOUNT,
     TLS_OPTION,
 )
+from odoo_platform.rotation import ROTATION_KEEPER
 
 
 def _no_plain_secret_env(resource: Resource, _: Context) -> str | None:
@@ -150,6 +154,24 @@ def _key_vault_hardening(resource: Resource, _: Context) -> str | None:
     return None
 
 
+def _secrets_rotate(resources: Sequence[Resource], context: Context) -> list[tuple[str, str]]:
+    if not context.production:
+        return []
+    rotations = {r.urn for r in resources if r.type == ROTATION}
+    return [
+        (r.urn, "the password never rotates (key it to a time.Rotating with odoo_platform.rotation.rotating_password)")
+        for r in resources
+        if r.type == PASSWORD and not (ROTATION_KEEPER in (r.props.get("keepers") or {}) and rotations & set(r.dependencies))
+    ]
+
+
+def _azure_key_rotation(resource: Resource, _: Context) -> str | None:
+    actions = get(resource.props, "properties", "rotationPolicy", "lifetimeActions", default=[]) or []
+    if not any(get(a, "action", "type", default="").lower() == "rotate" and get(a, "trigger") for a in actions):
+        return "the key has no automatic rotation (add a rotationPolicy lifetime action of type Rotate)"
+    return None
+
+
 ENCRYPTION = [
     Rule("ENC-01", "k8s-container-disallow-plain-secret-env", "Containers must not carry secrets as plain environment values.",
          Severity.HIGH, "Reference a Secret with valueFrom.secretKeyRef.", K8S_WORKLOADS, _no_plain_secret_env),
@@ -183,4 +205,9 @@ ENCRYPTION = [
          Severity.HIGH, "Attach a bucket policy denying aws:SecureTransport=false.", check_stack=_s3_tls_only),
     Rule("ENC-16", "azure-keyvault-require-purge-protection-rbac", "Key Vaults have purge protection and RBAC authorization.",
          Severity.HIGH, "Enable purge protection and RBAC.", (KEY_VAULT,), _key_vault_hardening),
+    Rule("ENC-17", "secret-require-rotation", "In production, every generated password rotates on a schedule (stack rule).",
+         Severity.HIGH, "Generate it with rotating_password() so a time.Rotating keeper renews it.",
+         check_stack=_secrets_rotate),
+    Rule("ENC-18", "azure-keyvault-key-require-rotation", "Key Vault keys rotate automatically.",
+         Severity.HIGH, "Add a rotation policy with a Rotate lifetime action.", (AZURE_KEY,), _azure_key_rotation),
 ]

@@ -32,3 +32,20 @@ S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock
 AWS_BACKUP_VAULT = "aws:backup/vault:Vault"
 AWS_VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 AZURE_KEY = "azure-native:keyvault:Key"
+CLUSTER_POLICY = "kubernetes:kyverno.io/v1:ClusterPolicy"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+ROTATION = "time:index/rotating:Rotating"
+TAGGABLE = (
+    "aws:backup/plan:Plan", "aws:backup/vault:Vault", "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/subnet:Subnet",
+    "aws:ec2/vpc:Vpc", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup",
+    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/subnetGroup:SubnetGroup", "aws:iam/role:Role",
+    "aws:kms/key:Key", "aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup",
+    "aws:rds/subnetGroup:SubnetGroup", "aws:s3/bucket:Bucket", "aws:secretsmanager/secret:Secret",
+    "azure-native:containerservice:ManagedCluster", "azure-native:dataprotection:BackupInstance",
+    "azure-native:dataprotection:BackupVault", "azure-native:dbforpostgresql:Server", "azure-native:keyvault:Key",
+    "azure-native:keyvault:Secret", "azure-native:keyvault:Vault", "azure-native:managedidentity:UserAssignedIdentity",
+    "azure-native:network:PrivateEndpoint", "azure-native:network:VirtualNetwork", "azure-native:privatedns:PrivateZone",
+    "azure-native:privatedns:VirtualNetworkLink", "azure-native:redis:Redis", "azure-native:resources:ResourceGroup",
+    "azure-native:storage:StorageAccount",
+)
+"""Every cloud type the estate creates whose API takes tags (a test keeps this in step with the SDKs)."""
