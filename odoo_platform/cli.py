@@ -212,6 +212,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     from odoo_platform.config import ChangeCalendar, Window
     from odoo_platform.governance.approvals import parse_approver
     from odoo_platform.governance.calendar import decide
+    from odoo_platform.governance.cost import estimate, load_prices
     from odoo_platform.governance.diff import Risk, diff_plans
     from odoo_platform.governance.evidence import write_bundle
 
@@ -233,11 +234,22 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         moment = moment.replace(tzinfo=timezone.utc)
     risk = diff.risk if diff and diff.risk else Risk.LOW
     decision = decide(moment, risk, calendar, window, time_zone, args.emergency)
-    summary = write_bundle(Path(args.out), plan, diff, policy, decision, args.author, approvals, project.root, moment)
+    cost = estimate(plan, load_prices(Path(args.prices) if args.prices else None)).to_dict()
+    summary = write_bundle(Path(args.out), plan, diff, policy, decision, args.author, approvals, project.root, moment, cost)
     print(f"evidence for {plan['stack']}: risk {summary['risk']}, "
           f"{'change allowed' if decision.allowed else 'change REFUSED by the calendar'}, "
           f"policy {'passed' if policy and policy['passed'] else 'failed or not run'}, "
           f"approvals {'complete' if summary['approvals']['complete'] else 'INCOMPLETE'}; wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from odoo_platform.governance.cost import estimate, load_prices, to_svg, to_text
+
+    report = estimate(_read_plan(args.plan, "--plan"), load_prices(Path(args.prices) if args.prices else None)).to_dict()
+    if args.svg:
+        Path(args.svg).write_text(to_svg(report))
+    print(json.dumps(report, indent=2) if args.format == "json" else to_text(report))
     return EXIT_OK
 
 
@@ -294,7 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     evidence.add_argument("--approver", action="append", metavar="NAME:ROLE", help="an approval (repeatable)")
     evidence.add_argument("--at", help="ISO 8601 time of the change (default now)")
     evidence.add_argument("--emergency", metavar="APPROVAL-REF", help="approved emergency change")
+    evidence.add_argument("--prices", help="price table YAML for the cost section (default: the shipped table)")
     evidence.set_defaults(handler=cmd_evidence)
+    cost = commands.add_parser("cost", help="estimated monthly cost per tenant, tier and shared service of a plan")
+    cost.add_argument("--plan", required=True, help="plan.json to estimate")
+    cost.add_argument("--prices", help="price table YAML (default: the dated table shipped with odoo-platform)")
+    cost.add_argument("--format", choices=("text", "json"), default="text")
+    cost.add_argument("--svg", help="also write a chart of the cost per tenant to this file")
+    cost.set_defaults(handler=cmd_cost)
     rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
     rules.set_defaults(handler=cmd_rules)
     return parser

@@ -26,6 +26,12 @@ def cloud_tags(estate: Estate, tenant: Optional[Tenant] = None, tier: Optional[i
     return tags
 
 
+def placement_tags(estate: Estate, placement: str, tier: Optional[int] = None) -> dict[str, str]:
+    """Tags of a placement's resources: a dedicated tenant's are charged to that tenant, not to `shared`."""
+    dedicated = next((t for t in estate.tenants if placement == f"dedicated-{t.name}"), None)
+    return cloud_tags(estate, dedicated, tier) | {"placement": placement}
+
+
 def k8s_labels(estate: Estate, tenant: Tenant, component: str) -> dict[str, str]:
     """Kubernetes labels: the recommended app.kubernetes.io set plus tenancy and cost labels."""
     return {

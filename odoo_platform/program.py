@@ -78,7 +78,7 @@ def build_estate(estate: Estate) -> EstatePlan:
         if estate.managed_redis:
             caches[server.key] = ManagedRedis(
                 f"redis-{server.key}",
-                ManagedRedisArgs(estate=estate, tier=server.tier, foundation=foundation, key_ring=keys, adapter=adapter),
+                ManagedRedisArgs(estate=estate, placement=server.key, tier=server.tier, foundation=foundation, key_ring=keys, adapter=adapter),
             )
         servers[server.key] = database
         operations.append(

@@ -2,7 +2,8 @@
 
 Built-in kinds: kubernetes-validate, strict, Kubernetes 1.30. Traefik kinds: the vendored
 Traefik CRD schemas, made strict (the API server would prune unknown fields silently).
-Prometheus-operator kinds: the required shape of the fields we use. Any other kind fails:
+Prometheus-operator and Kyverno kinds: the required shape of the fields we use (neither
+project's CRDs are vendored here). Any other kind fails:
 nothing is skipped silently.
 """
 
@@ -65,6 +66,58 @@ MONITORING_SPECS = {
 }
 
 
+_IMAGE_PATTERN = {"type": "array", "items": {"type": "object", "required": ["image"], "additionalProperties": False,
+                                              "properties": {"image": {"type": "string"}}}}
+_MATCH = {"type": "object", "additionalProperties": False, "properties": {"any": {"type": "array", "minItems": 1, "items": {
+    "type": "object", "additionalProperties": False, "properties": {"resources": {
+        "type": "object", "required": ["kinds"], "additionalProperties": False, "properties": {
+            "kinds": {"type": "array", "items": {"type": "string"}}, "namespaces": {"type": "array"},
+            "namespaceSelector": {"type": "object"}}}}}}}}
+_ACTION = {"enum": ["Audit", "Enforce"]}
+# Kyverno 1.13 ClusterPolicy (kyverno.io/v1), the fields we use, as its CRD defines them.
+KYVERNO_SPECS = {
+    "ClusterPolicy": {
+        "type": "object",
+        "required": ["rules"],
+        "additionalProperties": False,
+        "properties": {
+            "background": {"type": "boolean"},
+            "webhookConfiguration": {"type": "object", "additionalProperties": False, "properties": {
+                "failurePolicy": {"enum": ["Fail", "Ignore"]}, "timeoutSeconds": {"type": "integer"}}},
+            "rules": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["name", "match"], "additionalProperties": False,
+                "oneOf": [{"required": ["validate"]}, {"required": ["verifyImages"]}],
+                "properties": {
+                    "name": {"type": "string", "maxLength": 63},
+                    "match": _MATCH,
+                    "validate": {"type": "object", "required": ["pattern"], "additionalProperties": False, "properties": {
+                        "failureAction": _ACTION, "message": {"type": "string"},
+                        "pattern": {"type": "object", "additionalProperties": False, "properties": {"spec": {
+                            "type": "object", "additionalProperties": False, "required": ["containers"], "properties": {
+                                "=(ephemeralContainers)": _IMAGE_PATTERN, "=(initContainers)": _IMAGE_PATTERN,
+                                "containers": _IMAGE_PATTERN}}}}}},
+                    "verifyImages": {"type": "array", "items": {
+                        "type": "object", "required": ["imageReferences", "attestors"], "additionalProperties": False,
+                        "properties": {
+                            "imageReferences": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                            "failureAction": _ACTION, "verifyDigest": {"type": "boolean"},
+                            "mutateDigest": {"type": "boolean"}, "required": {"type": "boolean"},
+                            "attestors": {"type": "array", "minItems": 1, "items": {
+                                "type": "object", "required": ["entries"], "additionalProperties": False, "properties": {
+                                    "count": {"type": "integer", "minimum": 1},
+                                    "entries": {"type": "array", "minItems": 1, "items": {
+                                        "type": "object", "required": ["keys"], "additionalProperties": False,
+                                        "properties": {"keys": {
+                                            "type": "object", "additionalProperties": False,
+                                            "oneOf": [{"required": ["kms"]}, {"required": ["publicKeys"]}],
+                                            "properties": {"kms": {"type": "string"},
+                                                           "publicKeys": {"type": "string"}}}}}}}}}}}},
+                }}},
+        },
+    },
+}
+
+
 def _strict(schema: Any) -> Any:
     if isinstance(schema, dict):
         schema = {key: _strict(value) for key, value in schema.items()}
@@ -109,6 +162,8 @@ def validate(obj: dict[str, Any]) -> None:
         )
     elif group == "monitoring.coreos.com":
         jsonschema.Draft7Validator(MONITORING_SPECS[kind]).validate(obj["spec"])
+    elif group == "kyverno.io":
+        jsonschema.Draft7Validator(KYVERNO_SPECS[kind]).validate(obj["spec"])
     else:
         pytest.fail(f"no contract to validate {api_version} {kind} against: add one before rendering it")
 
@@ -136,6 +191,9 @@ def test_the_validators_reject_what_they_should():
     with pytest.raises(jsonschema.ValidationError):
         validate({"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "x"},
                   "spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up"}]}]}})
+    with pytest.raises(jsonschema.ValidationError):
+        validate({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "x"},
+                  "spec": {"rules": [{"name": "r", "match": {"any": []}, "validate": {"pattern": {}}}]}})
     with pytest.raises(pytest.fail.Exception):
         validate({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "x"}, "spec": {}})
 

@@ -126,7 +126,7 @@ class CloudAdapter(Protocol):
         ...
 
     def create_redis_cache(
-        self, name: str, owner: pulumi.Resource, estate: Estate, tier: TierSpec, foundation: Foundation,
+        self, name: str, owner: pulumi.Resource, estate: Estate, placement: str, tier: TierSpec, foundation: Foundation,
         key_ring: KeyRing, stateful: pulumi.ResourceOptions,
     ) -> CacheEndpoint:
         ...

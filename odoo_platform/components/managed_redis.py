@@ -16,6 +16,7 @@ from odoo_platform.tiers import TierSpec
 @dataclass(frozen=True)
 class ManagedRedisArgs:
     estate: Estate
+    placement: str
     tier: TierSpec
     foundation: Foundation
     key_ring: KeyRing
@@ -33,7 +34,7 @@ class ManagedRedis(PlatformComponent):
     def __init__(self, name: str, args: ManagedRedisArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, opts)
         cache = args.adapter.create_redis_cache(
-            name, self, args.estate, args.tier, args.foundation, args.key_ring, self.stateful()
+            name, self, args.estate, args.placement, args.tier, args.foundation, args.key_ring, self.stateful()
         )
         self.host, self.port, self.password, self.revision = cache.host, cache.port, cache.password, cache.revision
         self.register_outputs({"host": self.host, "port": self.port, "resourceId": cache.resource_id})

@@ -20,6 +20,8 @@ from typing import Any, Optional
 
 from odoo_platform.governance.approvals import Approval, check_approvals
 from odoo_platform.governance.calendar import Decision
+from odoo_platform.governance.cost import to_svg as cost_svg
+from odoo_platform.governance.cost import to_text as cost_text
 from odoo_platform.governance.diagram import estate_dot, estate_svg
 from odoo_platform.governance.diff import PlanDiff, Risk, to_json, to_text
 from odoo_platform.offline.plan import replace_dir
@@ -41,7 +43,7 @@ def config_digest(plan: dict[str, Any]) -> str:
 
 def write_bundle(
     out_dir: Path, plan: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], decision: Decision,
-    author: str, approvals: list[Approval], root: Path, created_at: datetime,
+    author: str, approvals: list[Approval], root: Path, created_at: datetime, cost: dict[str, Any],
 ) -> dict[str, Any]:
     risk: Optional[Risk] = diff.risk if diff else None
     approval_check = check_approvals(risk, author, approvals)
@@ -58,12 +60,17 @@ def write_bundle(
         "source": source_commit(root),
         "images": images,
         "changes": diff.counts() if diff else None,
+        "monthlyCost": {"total": cost["total"], "currency": cost["currency"], "pricesAsOf": cost["pricesAsOf"],
+                        "scaleDownSaving": cost["scaleDownSaving"]},
     }
     files: dict[str, str] = {
         "plan.json": json.dumps(plan, indent=2) + "\n",
         "summary.json": json.dumps(summary, indent=2) + "\n",
         "estate.dot": estate_dot(plan),
         "estate.svg": estate_svg(plan),
+        "cost.json": json.dumps(cost, indent=2) + "\n",
+        "cost.txt": cost_text(cost) + "\n",
+        "cost.svg": cost_svg(cost),
     }
     if diff:
         files["diff.json"] = to_json(diff)
@@ -71,7 +78,7 @@ def write_bundle(
     if policy:
         files["policy-report.json"] = json.dumps(policy, indent=2) + "\n"
     files["evidence.md"] = _markdown(summary, diff, policy)
-    files["evidence.html"] = _html(summary, diff, policy, files["estate.svg"])
+    files["evidence.html"] = _html(summary, diff, policy, files["estate.svg"], files["cost.svg"])
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -103,6 +110,8 @@ def _summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
          ", ".join(f"{count} {action}" for action, count in summary["changes"].items())),
         ("Stack", summary["stack"]),
         ("Source", f"{summary['source']['commit']}" + (" (uncommitted changes)" if summary["source"]["dirty"] else "")),
+        ("Monthly cost", f"{summary['monthlyCost']['total']:.2f} {summary['monthlyCost']['currency']} "
+                         f"(prices as of {summary['monthlyCost']['pricesAsOf']})"),
         ("Config digest", summary["configDigest"]),
         ("Created", summary["createdAt"]),
     ]
@@ -121,7 +130,8 @@ def _markdown(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optiona
     return "\n".join(lines) + "\n"
 
 
-def _html(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], svg: str) -> str:
+def _html(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], svg: str,
+          cost_chart: str) -> str:
     e = html.escape
     rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _summary_lines(summary))
     change_rows = "".join(
@@ -147,6 +157,9 @@ tr.critical td{{background:#fde2e2}}tr.high td{{background:#fff1d6}}code{{font-s
 <section id="images"><h2>Images</h2><table>{images}</table></section>
 <section id="source"><h2>Source</h2><p>Commit <code>{e(summary['source']['commit'])}</code>; configuration digest <code>{e(summary['configDigest'])}</code>.</p></section>
 <section id="estate"><h2>Estate</h2>{svg[svg.find("<svg"):]}</section>
+<section id="cost"><h2>Monthly cost estimate</h2><p>{e(str(summary['monthlyCost']['total']))} {e(summary['monthlyCost']['currency'])}
+a month (prices as of {e(summary['monthlyCost']['pricesAsOf'])}; details in <code>cost.txt</code> and <code>cost.json</code>).</p>
+{cost_chart}</section>
 <section id="files"><h2>Files</h2><p>Every file of this bundle is listed with its SHA-256 in <code>SHA256SUMS</code>.</p></section>
 </body></html>
 """

@@ -8,7 +8,7 @@ import pulumi_aws as aws
 
 from odoo_platform.clouds.base import Foundation, KeyRing
 from odoo_platform.config import Estate
-from odoo_platform.labels import cloud_tags
+from odoo_platform.labels import placement_tags
 from odoo_platform.rotation import RotatedSecret
 
 ROTATION_DAYS = 90
@@ -24,7 +24,7 @@ def create_key_ring(
         enable_key_rotation=True,
         rotation_period_in_days=ROTATION_DAYS,
         deletion_window_in_days=30,
-        tags=cloud_tags(estate) | {"placement": placement},
+        tags=placement_tags(estate, placement),
         opts=stateful,
     )
     aws.kms.Alias(

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from odoo_platform.clouds.aws.network import security_group
 from odoo_platform.clouds.base import Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
-from odoo_platform.labels import cloud_tags
+from odoo_platform.labels import placement_tags
 from odoo_platform.topology import ServerPlan, TenantPlan
 
 ADMIN_LOGIN = "odooplatformadmin"
@@ -47,7 +47,7 @@ def create_postgres_server(
 ) -> PostgresServer:
     child = pulumi.ResourceOptions(parent=owner)
     production = estate.environment is Environment.PROD
-    tags = cloud_tags(estate, tier=server.tier_number) | {"postgres-server": server.key}
+    tags = placement_tags(estate, server.key, tier=server.tier_number) | {"postgres-server": server.key}
     firewall = security_group(name, foundation, 5432, "PostgreSQL", tags, child)
     parameters = aws.rds.ParameterGroup(
         f"{name}-params",

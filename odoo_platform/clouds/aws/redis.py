@@ -8,7 +8,7 @@ import pulumi_aws as aws
 from odoo_platform.clouds.aws.network import security_group
 from odoo_platform.clouds.base import CacheEndpoint, Foundation, KeyRing
 from odoo_platform.config import Estate
-from odoo_platform.labels import cloud_tags
+from odoo_platform.labels import placement_tags
 from odoo_platform.rotation import rotating_password
 from odoo_platform.tiers import TierSpec
 
@@ -16,11 +16,11 @@ PORT = 6379
 
 
 def create_redis_cache(
-    name: str, owner: pulumi.Resource, estate: Estate, tier: TierSpec, foundation: Foundation, key_ring: KeyRing,
+    name: str, owner: pulumi.Resource, estate: Estate, placement: str, tier: TierSpec, foundation: Foundation, key_ring: KeyRing,
     stateful: pulumi.ResourceOptions,
 ) -> CacheEndpoint:
     child = pulumi.ResourceOptions(parent=owner)
-    tags = cloud_tags(estate)
+    tags = placement_tags(estate, placement)
     token = rotating_password(owner, f"{name}-auth-token", tier.secret_rotation_days, length=48, special=False)
     firewall = security_group(f"{name}-cache", foundation, PORT, "Redis", tags, child)
     group = aws.elasticache.ReplicationGroup(

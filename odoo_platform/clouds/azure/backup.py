@@ -11,7 +11,7 @@ from pulumi_azure_native import dataprotection, storage
 from odoo_platform.clouds.azure.network import private_endpoint
 from odoo_platform.clouds.base import BackupStore, Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
-from odoo_platform.labels import cloud_tags
+from odoo_platform.labels import placement_tags
 from odoo_platform.tiers import TierSpec
 
 POSTGRES_DATASOURCE = "Microsoft.DBforPostgreSQL/flexibleServers"
@@ -36,7 +36,7 @@ def create_backup_vault(
     group = foundation.handles["resource_group"]
     identity = key_ring.handles["identity"]
     production = estate.environment is Environment.PROD
-    tags = cloud_tags(estate, tier=None) | {"placement": placement}
+    tags = placement_tags(estate, placement)
     child = pulumi.ResourceOptions(parent=owner)
     vault = dataprotection.BackupVault(
         f"{name}-vault",

@@ -11,7 +11,7 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 from odoo_platform.clouds.azure.network import private_endpoint
 from odoo_platform.clouds.base import Foundation, KeyRing
 from odoo_platform.config import Estate
-from odoo_platform.labels import cloud_tags
+from odoo_platform.labels import placement_tags
 from odoo_platform.rotation import RotatedSecret
 
 CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
@@ -25,7 +25,7 @@ def create_key_ring(
 ) -> KeyRing:
     child = pulumi.ResourceOptions(parent=owner)
     group = foundation.handles["resource_group"]
-    tags = cloud_tags(estate) | {"placement": placement}
+    tags = placement_tags(estate, placement)
     client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=owner))
     vault = keyvault.Vault(
         f"{name}-kv",

@@ -9,7 +9,7 @@ from pulumi_azure_native import authorization, dbforpostgresql
 
 from odoo_platform.clouds.base import Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
-from odoo_platform.labels import cloud_tags
+from odoo_platform.labels import placement_tags
 from odoo_platform.topology import ServerPlan, TenantPlan
 
 ADMIN_LOGIN = "odooplatformadmin"
@@ -83,7 +83,7 @@ def create_postgres_server(
         maintenance_window=dbforpostgresql.MaintenanceWindowArgs(
             custom_window="Enabled", day_of_week=window.day_of_week, start_hour=window.start_hour, start_minute=0
         ),
-        tags=cloud_tags(estate, tier=server.tier_number) | {"postgres-server": server.key},
+        tags=placement_tags(estate, server.key, tier=server.tier_number) | {"postgres-server": server.key},
         opts=stateful,
     )
     child = pulumi.ResourceOptions(parent=owner)

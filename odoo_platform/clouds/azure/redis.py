@@ -8,18 +8,18 @@ from pulumi_azure_native import redis
 from odoo_platform.clouds.azure.network import private_endpoint
 from odoo_platform.clouds.base import CacheEndpoint, Foundation, KeyRing
 from odoo_platform.config import Estate
-from odoo_platform.labels import cloud_tags
+from odoo_platform.labels import placement_tags
 from odoo_platform.tiers import TierSpec
 
 TLS_PORT = 6380
 
 
 def create_redis_cache(
-    name: str, owner: pulumi.Resource, estate: Estate, tier: TierSpec, foundation: Foundation, key_ring: KeyRing,
+    name: str, owner: pulumi.Resource, estate: Estate, placement: str, tier: TierSpec, foundation: Foundation, key_ring: KeyRing,
     stateful: pulumi.ResourceOptions,
 ) -> CacheEndpoint:
     group = foundation.handles["resource_group"]
-    tags = cloud_tags(estate)
+    tags = placement_tags(estate, placement)
     cache = redis.Redis(
         f"{name}-cache",
         resource_group_name=group.name,
