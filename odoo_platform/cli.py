@@ -14,6 +14,7 @@ from odoo_platform.config import Estate
 from odoo_platform.errors import (
     EXIT_BAD_INPUT,
     EXIT_CHANGE_REFUSED,
+    EXIT_DRIFT,
     EXIT_OK,
     EXIT_POLICY_VIOLATION,
     EXIT_TOOL_FAILURE,
@@ -160,6 +161,16 @@ def _read_plan(path: str, flag: str) -> dict:
     return plan
 
 
+def _read_drift_report(path: str) -> dict:
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        report = None
+    if not isinstance(report, dict) or {"passed", "blocking", "checked", "drifted", "unmanaged"} - set(report):
+        raise UsageError(f"--drift: {path} is not a report written by 'odoo-platform drift --out' (run the drift check first)")
+    return report
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     from odoo_platform.governance.diff import diff_plans, to_json, to_text
 
@@ -235,7 +246,9 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     risk = diff.risk if diff and diff.risk else Risk.LOW
     decision = decide(moment, risk, calendar, window, time_zone, args.emergency)
     cost = estimate(plan, load_prices(Path(args.prices) if args.prices else None)).to_dict()
-    summary = write_bundle(Path(args.out), plan, diff, policy, decision, args.author, approvals, project.root, moment, cost)
+    drift = _read_drift_report(args.drift) if args.drift else None
+    summary = write_bundle(Path(args.out), plan, diff, policy, decision, args.author, approvals, project.root, moment, cost,
+                           drift)
     print(f"evidence for {plan['stack']}: risk {summary['risk']}, "
           f"{'change allowed' if decision.allowed else 'change REFUSED by the calendar'}, "
           f"policy {'passed' if policy and policy['passed'] else 'failed or not run'}, "
@@ -250,6 +263,49 @@ def cmd_cost(args: argparse.Namespace) -> int:
     if args.svg:
         Path(args.svg).write_text(to_svg(report))
     print(json.dumps(report, indent=2) if args.format == "json" else to_text(report))
+    return EXIT_OK
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from odoo_platform.governance.drift import detect_drift, read_export, to_text
+
+    try:
+        text = Path(args.state).read_text()
+    except OSError as exc:
+        raise UsageError(f"--state: cannot read {args.state} ({exc.strerror})") from None
+    report = detect_drift(read_export(text, args.state), _read_plan(args.plan, "--plan"))
+    document = json.dumps(report.to_dict(), indent=2) + "\n"
+    if args.out:
+        _write_atomically(Path(args.out), document)
+    print(document if args.format == "json" else to_text(report), end="" if args.format == "json" else "\n")
+    return EXIT_DRIFT if report.blocking else EXIT_OK
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(content)
+    temporary.replace(path)
+
+
+def cmd_gitops(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import yaml
+
+    from odoo_platform.delivery.gitops import operator_objects
+    from odoo_platform.offline.plan import replace_dir
+
+    project = find_project(Path.cwd())
+    stacks = args.stack or project.stack_names()
+    documents = {stack: operator_objects(_stack_estate(project, stack), stack, project.name) for stack in stacks}
+    out = Path(args.out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    for stack, objects in documents.items():
+        (staging / f"{stack}.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    replace_dir(staging, out)
+    print(f"wrote Pulumi Kubernetes Operator objects for {', '.join(stacks)} to {out}")
     return EXIT_OK
 
 
@@ -307,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     evidence.add_argument("--at", help="ISO 8601 time of the change (default now)")
     evidence.add_argument("--emergency", metavar="APPROVAL-REF", help="approved emergency change")
     evidence.add_argument("--prices", help="price table YAML for the cost section (default: the shipped table)")
+    evidence.add_argument("--drift", help="the latest drift report (odoo-platform drift --out FILE)")
     evidence.set_defaults(handler=cmd_evidence)
     cost = commands.add_parser("cost", help="estimated monthly cost per tenant, tier and shared service of a plan")
     cost.add_argument("--plan", required=True, help="plan.json to estimate")
@@ -314,6 +371,16 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--format", choices=("text", "json"), default="text")
     cost.add_argument("--svg", help="also write a chart of the cost per tenant to this file")
     cost.set_defaults(handler=cmd_cost)
+    drift = commands.add_parser("drift", help="compare a `pulumi stack export` with the approved plan (exit 5 on blocking drift)")
+    drift.add_argument("--state", required=True, help="output of `pulumi stack export` (after `pulumi refresh`)")
+    drift.add_argument("--plan", required=True, help="the approved plan.json")
+    drift.add_argument("--format", choices=("text", "json"), default="text")
+    drift.add_argument("--out", help="also write the JSON report here (for the evidence bundle)")
+    drift.set_defaults(handler=cmd_drift)
+    gitops = commands.add_parser("gitops", help="write Pulumi Kubernetes Operator Stack objects that reconcile each stack")
+    gitops.add_argument("--out", required=True, help="directory for <stack>.yaml files (written atomically)")
+    gitops.add_argument("--stack", action="append", help="only this stack (repeatable; default every stack)")
+    gitops.set_defaults(handler=cmd_gitops)
     rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
     rules.set_defaults(handler=cmd_rules)
     return parser

@@ -227,6 +227,21 @@ class ImagePolicy(_Model):
         return any(image.startswith(f"{registry}/") for registry in self.approved_registries)
 
 
+class GitOps(_Model):
+    """How the Pulumi Kubernetes Operator reconciles this stack from the approved repository."""
+
+    repository: str = Field(
+        default="https://dev.azure.com/fin-hosting/odoo-platform/_git/odoo-platform",
+        pattern=r"^(https://|ssh://|git@)\S+$", description="Approved repository the operator deploys from.",
+    )
+    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]+$")
+    backend: str = Field(default="", description="State backend URL (default: the pipeline's backend for the cloud).")
+    secrets_provider: str = Field(default="", description="Secrets provider URL (default: a key per stack).")
+    deploy_identity: str = Field(default="", description="Workload identity of the operator's workspace (client id or role ARN).")
+    resync_minutes: Annotated[int, Field(ge=1, le=1440)] = 0
+    """0: by environment (10 minutes in dev, 30 in staging, 60 in production)."""
+
+
 IMAGE_SETTINGS = ("scaler_image", "redis_image", "postgres_client_image", "azure_cli_image", "aws_cli_image", "curl_image")
 
 
@@ -252,6 +267,7 @@ class Estate(_Model):
         default=None, description="in-cluster or managed Redis for sessions; managed by default in prod."
     )
     image_policy: ImagePolicy = ImagePolicy()
+    gitops: GitOps = GitOps()
     tiers: dict[int, TierSpec] = Field(default_factory=lambda: dict(DEFAULT_TIER_CATALOGUE))
     ring_order: Annotated[list[str], Field(min_length=1)] = Field(
         default_factory=lambda: ["canary", "early", "broad"], description="Release rings, first to last."

@@ -9,6 +9,7 @@ EXIT_POLICY_VIOLATION = 1  # a mandatory policy was violated
 EXIT_BAD_INPUT = 2  # invalid config, unknown stack or tenant, impossible sizing, bad arguments
 EXIT_TOOL_FAILURE = 3  # something outside the user's input failed (a policy pack did not start)
 EXIT_CHANGE_REFUSED = 4  # the change calendar does not allow a change of this risk now
+EXIT_DRIFT = 5  # the live estate drifted from the approved plan on a stateful or security-relevant property
 
 
 class EstateConfigError(pulumi.RunError):

@@ -15,6 +15,7 @@ from odoo_platform.governance.diff import Risk
 from odoo_platform.governance.evidence import SECTIONS
 from tests.conftest import ROOT
 from tests.stack_plans import plan_of
+from tests.test_drift import export_of
 
 
 class _Sections(HTMLParser):
@@ -46,8 +47,12 @@ def bundle(tmp_path, monkeypatch):
     (tmp_path / "after" / "plan.json").write_text(json.dumps(proposed))
     (tmp_path / "after" / "policy-report.json").write_text(json.dumps(
         {"stack": "hybrid-prod", "passed": True, "mandatoryViolations": 0, "advisoryViolations": 0, "findings": []}))
+    (tmp_path / "state.json").write_text(json.dumps(export_of(
+        baseline, lambda state: state["estate-rg"]["outputs"]["tags"].update({"cost-centre": "marketing"}))))
+    assert main(["drift", "--state", str(tmp_path / "state.json"), "--plan", str(tmp_path / "before" / "plan.json"),
+                 "--out", str(tmp_path / "drift.json")]) == 0
     out = tmp_path / "evidence"
-    code = main(["evidence", "--plan", str(tmp_path / "after" / "plan.json"), "--baseline", str(tmp_path / "before" / "plan.json"),
+    code = main(["evidence", "--drift", str(tmp_path / "drift.json"), "--plan", str(tmp_path / "after" / "plan.json"), "--baseline", str(tmp_path / "before" / "plan.json"),
                  "--out", str(out), "--author", "alice@example.com", "--approver", "alice@example.com:change-board",
                  "--approver", "bob@example.com:platform-lead", "--at", "2027-01-24T03:00:00+00:00"])
     assert code == 0
@@ -77,6 +82,12 @@ def test_the_html_renders_every_section_with_the_summary_first(bundle):
     assert summary["approvals"]["complete"] is False
     markdown = (bundle / "evidence.md").read_text()
     assert "AUTHOR APPROVED OWN CHANGE as change-board" in markdown
+    assert summary["drift"] == {"passed": True, "blocking": 0, "checked": summary["drift"]["checked"], "drifted": 1,
+                                "unmanaged": 0}
+    assert "no blocking drift (1 drifted, 0 unmanaged" in markdown
+    cost = json.loads((bundle / "cost.json").read_text())
+    assert summary["monthlyCost"]["total"] == cost["total"] > 0
+    assert (bundle / "cost.svg").read_text().startswith("<svg") and (bundle / "drift.json").is_file()
     assert markdown.index("## Summary") < markdown.index("## What changes")
 
 

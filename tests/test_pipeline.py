@@ -13,7 +13,8 @@ import yaml
 from tests.conftest import CONTRACTS, ROOT
 from tests.stack_plans import all_stacks
 
-PIPELINE_FILES = [ROOT / "azure-pipelines.yml", *sorted((ROOT / ".azure-pipelines" / "templates").glob("*.yml"))]
+PIPELINE_FILES = [ROOT / "azure-pipelines.yml", ROOT / ".azure-pipelines" / "drift.yml",
+                  *sorted((ROOT / ".azure-pipelines" / "templates").glob("*.yml"))]
 PACKS = ("policypacks/encryption", "policypacks/segregation", "policypacks/resilience", "policypacks/governance")
 
 
@@ -113,3 +114,23 @@ def test_each_environment_has_its_own_service_connections():
     for connection, environments in environments_of.items():
         assert len(environments) == 1, f"{connection} is shared by {sorted(environments)}"
         assert connection.endswith("-" + next(iter(environments)).removeprefix("odoo-"))
+
+
+@pytest.mark.parametrize("stack", all_stacks())
+def test_every_stack_gets_a_nightly_drift_check_that_publishes_its_report(stack):
+    pipeline = yaml.safe_load((ROOT / ".azure-pipelines" / "drift.yml").read_text())
+    assert pipeline["trigger"] == "none" and pipeline["pr"] == "none"
+    assert pipeline["schedules"][0]["always"] == "true" and pipeline["schedules"][0]["branches"]["include"] == ["main"]
+    (stage,) = [s for s in pipeline["stages"] if s["stage"] == f"Drift_{stack.replace('-', '_')}"]
+    job = stage["jobs"][0]
+    (preview,) = [s["jobs"][0]["parameters"] for s in yaml.safe_load((ROOT / "azure-pipelines.yml").read_text())["stages"]
+                  if s["stage"] == f"Preview_{stack.replace('-', '_')}"]
+    assert job["parameters"] == preview  # the same identity and account as the stack's preview
+    expanded = _expand(".azure-pipelines/" + job["template"], job["parameters"])["jobs"][0]
+    script = _scripts(expanded)
+    assert f'bash .azure-pipelines/scripts/drift.sh "{stack}"' in script
+    assert any(step.get("artifact") == f"drift-{stack}" and step.get("condition") == "always()" for step in expanded["steps"])
+    drift = (ROOT / ".azure-pipelines" / "scripts" / "drift.sh").read_text()
+    for command in ("pulumi refresh --yes", "pulumi stack export", "odoo-platform drift --state",
+                    "pulumi preview --expect-no-changes"):
+        assert command in drift

@@ -48,6 +48,7 @@ def test_multi_tenant_estate_shares_one_server_and_gives_each_tenant_a_namespace
         kinds = Counter(r["type"] for r in _children(plan, cluster["urn"]))
         assert kinds == {
             "random:index/randomPassword:RandomPassword": 1,
+            "time:index/rotating:Rotating": 1,
             "kubernetes:core/v1:Secret": 1,
             "kubernetes:core/v1:PersistentVolumeClaim": 1,
             "kubernetes:batch/v1:Job": 1,

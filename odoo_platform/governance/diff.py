@@ -109,9 +109,9 @@ def diff_plans(before: dict[str, Any], after: dict[str, Any]) -> PlanDiff:
     unchanged = 0
     for urn in sorted(old.keys() | new.keys()):
         if urn not in old:
-            changes.append(_change(new[urn], "create", []))
+            changes.append(resource_change(new[urn], "create", []))
         elif urn not in new:
-            changes.append(_change(old[urn], "delete", []))
+            changes.append(resource_change(old[urn], "delete", []))
         else:
             properties = list(_property_changes(old[urn]["inputs"], new[urn]["inputs"]))
             protect_changed = old[urn]["protect"] != new[urn]["protect"]
@@ -121,7 +121,7 @@ def diff_plans(before: dict[str, Any], after: dict[str, Any]) -> PlanDiff:
             if protect_changed:
                 properties.append(PropertyChange("(protect)", old[urn]["protect"], new[urn]["protect"]))
             replaced = any(_forces_replacement(old[urn]["type"], p.path) for p in properties)
-            changes.append(_change(old[urn] | {"protect": old[urn]["protect"]}, "replace" if replaced else "update", properties))
+            changes.append(resource_change(old[urn] | {"protect": old[urn]["protect"]}, "replace" if replaced else "update", properties))
     order = {"delete": 0, "replace": 1, "update": 2, "create": 3}
     changes.sort(key=lambda c: (not (c.protected and c.action in ("delete", "replace")), -c.risk, order[c.action], c.urn))
     return PlanDiff(before_stack=before["stack"], after_stack=after["stack"], changes=changes, unchanged=unchanged)
@@ -147,11 +147,15 @@ def _forces_replacement(type_: str, path: str) -> bool:
     return any(_covers(prefix, path) for prefix in forcing)
 
 
-def _change(resource: dict[str, Any], action: str, properties: list[PropertyChange]) -> ResourceChange:
+def resource_change(
+    resource: dict[str, Any], action: str, properties: list[PropertyChange], reason_prefix: str = ""
+) -> ResourceChange:
+    """A plan resource's change with its risk class (the diff's and the drift report's one classification)."""
     stateful = resource["type"] in STATEFUL_TYPES or bool(resource["protect"])
     risk, reason = _classify(resource["type"], action, stateful, properties)
     return ResourceChange(urn=resource["urn"], type=resource["type"], name=resource["name"], action=action, risk=risk,
-                          reason=reason, protected=bool(resource["protect"]), stateful=stateful, changes=properties)
+                          reason=reason_prefix + reason, protected=bool(resource["protect"]), stateful=stateful,
+                          changes=properties)
 
 
 def _classify(type_: str, action: str, stateful: bool, properties: list[PropertyChange]) -> tuple[Risk, str]:

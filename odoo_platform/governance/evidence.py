@@ -26,7 +26,7 @@ from odoo_platform.governance.diagram import estate_dot, estate_svg
 from odoo_platform.governance.diff import PlanDiff, Risk, to_json, to_text
 from odoo_platform.offline.plan import replace_dir
 
-SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Estate", "Files")
+SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Estate", "Monthly cost estimate", "Files")
 
 
 def source_commit(root: Path) -> dict[str, Any]:
@@ -44,6 +44,7 @@ def config_digest(plan: dict[str, Any]) -> str:
 def write_bundle(
     out_dir: Path, plan: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], decision: Decision,
     author: str, approvals: list[Approval], root: Path, created_at: datetime, cost: dict[str, Any],
+    drift: Optional[dict[str, Any]] = None,
 ) -> dict[str, Any]:
     risk: Optional[Risk] = diff.risk if diff else None
     approval_check = check_approvals(risk, author, approvals)
@@ -60,6 +61,9 @@ def write_bundle(
         "source": source_commit(root),
         "images": images,
         "changes": diff.counts() if diff else None,
+        "drift": {key: drift[key] for key in ("passed", "blocking", "checked")} | {"drifted": len(drift["drifted"]),
+                                                                                 "unmanaged": len(drift["unmanaged"])}
+        if drift else None,
         "monthlyCost": {"total": cost["total"], "currency": cost["currency"], "pricesAsOf": cost["pricesAsOf"],
                         "scaleDownSaving": cost["scaleDownSaving"]},
     }
@@ -77,6 +81,8 @@ def write_bundle(
         files["diff.md"] = to_text(diff, markdown=True)
     if policy:
         files["policy-report.json"] = json.dumps(policy, indent=2) + "\n"
+    if drift:
+        files["drift.json"] = json.dumps(drift, indent=2) + "\n"
     files["evidence.md"] = _markdown(summary, diff, policy)
     files["evidence.html"] = _html(summary, diff, policy, files["estate.svg"], files["cost.svg"])
     out_dir = out_dir.resolve()
@@ -112,9 +118,17 @@ def _summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Source", f"{summary['source']['commit']}" + (" (uncommitted changes)" if summary["source"]["dirty"] else "")),
         ("Monthly cost", f"{summary['monthlyCost']['total']:.2f} {summary['monthlyCost']['currency']} "
                          f"(prices as of {summary['monthlyCost']['pricesAsOf']})"),
+        ("Latest drift check", _drift_line(summary["drift"])),
         ("Config digest", summary["configDigest"]),
         ("Created", summary["createdAt"]),
     ]
+
+
+def _drift_line(drift: Optional[dict[str, Any]]) -> str:
+    if drift is None:
+        return "not given"
+    verdict = "no blocking drift" if drift["passed"] else f"FAILED: {drift['blocking']} blocking"
+    return f"{verdict} ({drift['drifted']} drifted, {drift['unmanaged']} unmanaged of {drift['checked']} checked)"
 
 
 def _markdown(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]]) -> str:

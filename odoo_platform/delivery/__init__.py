@@ -1,0 +1,1 @@
+"""Delivery as code: GitOps reconciliation objects and the Azure DevOps delivery stack."""
