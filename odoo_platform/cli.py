@@ -37,11 +37,17 @@ def find_project(start: Path) -> Project:
     raise UsageError(f"no Pulumi.yaml in {start} or above (run from the odoo-platform project directory)")
 
 
+def load_project_dir(directory: Path) -> Project:
+    if not (directory / "Pulumi.yaml").is_file():
+        raise UsageError(f"--project: {directory} has no Pulumi.yaml (give the directory of a Pulumi project)")
+    return load_project(directory.resolve())
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from odoo_platform.offline.engine import run_program
     from odoo_platform.offline.plan import build_plan, summary, write_plan
 
-    project = find_project(Path.cwd())
+    project = load_project_dir(Path(args.project)) if args.project else find_project(Path.cwd())
     if args.config:
         config_path = Path(args.config)
     else:
@@ -68,7 +74,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _pack_dirs(project: Project, names: list[str] | None) -> list[Path]:
-    root = project.root / "policypacks"
+    # The delivery project lives inside the repository (stacks/delivery/): its packs are the repository's.
+    root = next((d / "policypacks" for d in (project.root, *project.root.parents) if (d / "policypacks").is_dir()),
+                project.root / "policypacks")
     known = sorted(p.name for p in root.iterdir() if (p / "PulumiPolicy.yaml").is_file()) if root.is_dir() else []
     unknown = [name for name in names or [] if name not in known]
     if unknown:
@@ -325,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="run the Pulumi program under mocks and write plan.json and manifests.yaml")
     plan.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
     plan.add_argument("--config", help="read this stack file instead of the stack's own")
+    plan.add_argument("--project", help="directory of the Pulumi project (default: found from the current directory)")
     plan.add_argument("--out", help="output directory (default out/<stack>/)")
     plan.add_argument("--format", choices=("text", "json"), default="text", help="what to print (default text)")
     plan.add_argument("--no-policy", action="store_true", help="do not run the policy packs")

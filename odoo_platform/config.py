@@ -323,17 +323,17 @@ class Estate(_Model):
     @model_validator(mode="after")
     def _estate_rules(self) -> "Estate":
         if self.environment in (Environment.STAGING, Environment.PROD) and not DIGEST_IMAGE.match(self.image):
-            raise _FieldError(
+            raise FieldError(
                 "image",
                 f"{self.image!r} is a tag; {self.environment.value} needs an image pinned by digest (use repo@sha256:<64 hex>)",
             )
         for ring, ring_image in self.rings.items():
             if ring not in self.ring_order:
-                raise _FieldError(f"rings.{ring}", f"{ring!r} is not a release ring (use one of {', '.join(self.ring_order)})")
+                raise FieldError(f"rings.{ring}", f"{ring!r} is not a release ring (use one of {', '.join(self.ring_order)})")
             if not (DIGEST_IMAGE.match(ring_image) or TAGGED_IMAGE.match(ring_image)):
-                raise _FieldError(f"rings.{ring}", f"{ring_image!r} is not an image reference (use repo@sha256:<64 hex>)")
+                raise FieldError(f"rings.{ring}", f"{ring_image!r} is not an image reference (use repo@sha256:<64 hex>)")
             if self.environment in (Environment.STAGING, Environment.PROD) and not DIGEST_IMAGE.match(ring_image):
-                raise _FieldError(
+                raise FieldError(
                     f"rings.{ring}",
                     f"{ring_image!r} is a tag; {self.environment.value} promotes images by digest (use repo@sha256:<64 hex>)",
                 )
@@ -342,32 +342,32 @@ class Estate(_Model):
         seen_hosts: dict[str, int] = {}
         for index, tenant in enumerate(self.tenants):
             if tenant.name in seen_names:
-                raise _FieldError(
+                raise FieldError(
                     f"tenants[{index}].name",
                     f"{tenant.name!r} is already used by tenants[{seen_names[tenant.name]}] (tenant names must be unique)",
                 )
             if tenant.hostname in seen_hosts:
-                raise _FieldError(
+                raise FieldError(
                     f"tenants[{index}].hostname",
                     f"{tenant.hostname!r} is already used by tenants[{seen_hosts[tenant.hostname]}] (hostnames must be unique)",
                 )
             seen_names[tenant.name] = index
             seen_hosts[tenant.hostname] = index
             if tenant.ring not in self.ring_order:
-                raise _FieldError(
+                raise FieldError(
                     f"tenants[{index}].ring", f"{tenant.ring!r} is not a release ring (use one of {', '.join(self.ring_order)})"
                 )
             if tenant.tier not in self.tiers:
-                raise _FieldError(f"tenants[{index}].tier", f"tier {tenant.tier} is not in the tier catalogue (use one of {sorted(self.tiers)})")
+                raise FieldError(f"tenants[{index}].tier", f"tier {tenant.tier} is not in the tier catalogue (use one of {sorted(self.tiers)})")
             expected = _isolation_for(self.tenancy)
             if expected is not None and tenant.isolation not in (None, expected):
-                raise _FieldError(
+                raise FieldError(
                     f"tenants[{index}].isolation",
                     f"{tenant.isolation.value!r} contradicts tenancy {self.tenancy.value!r} "
                     f"(use {expected.value!r} or set tenancy to 'hybrid')",
                 )
             if self.tenancy is Tenancy.HYBRID and tenant.isolation is None:
-                raise _FieldError(
+                raise FieldError(
                     f"tenants[{index}].isolation",
                     "is required in a hybrid estate (set it to 'shared' or 'dedicated')",
                 )
@@ -379,10 +379,10 @@ class Estate(_Model):
         images |= {f"kubernetes.{field}": getattr(self.kubernetes, field) for field in IMAGE_SETTINGS}
         for path, image in images.items():
             if not policy.approves(image):
-                raise _FieldError(path, f"{image!r} is not from an approved registry "
+                raise FieldError(path, f"{image!r} is not from an approved registry "
                                         "(add its registry to imagePolicy.approvedRegistries or use an approved one)")
         if self.environment in (Environment.STAGING, Environment.PROD) and not policy.signing_key:
-            raise _FieldError("imagePolicy.signingKey", f"is required in {self.environment.value}: images are admitted only "
+            raise FieldError("imagePolicy.signingKey", f"is required in {self.environment.value}: images are admitted only "
                                                         "with a verified signature (set the cosign public key or KMS key)")
 
     @property
@@ -440,7 +440,7 @@ def _isolation_for(tenancy: Tenancy) -> Optional[Isolation]:
     return {Tenancy.MULTI_TENANT: Isolation.SHARED, Tenancy.DEDICATED: Isolation.DEDICATED}.get(tenancy)
 
 
-class _FieldError(ValueError):
+class FieldError(ValueError):
     """Raised inside model validators so the error names a path other than the one validated."""
 
     def __init__(self, path: str, message: str):
@@ -462,7 +462,7 @@ def _one_line(exc: ValidationError) -> str:
     first = errors[0]
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, _FieldError):
+    if isinstance(cause, FieldError):
         return f"{cause.path}: {cause.message}{more}"
     path = _format_path(first["loc"])
     kind = first["type"]

@@ -22,10 +22,10 @@ def read_estate() -> Estate:
 def estate_from_config(values: Mapping[str, str | None]) -> Estate:
     """The estate from config as Pulumi hands it over ("namespace:key" -> text); other namespaces are ignored."""
     prefix = f"{CONFIG_NAMESPACE}:"
-    return parse_estate({key[len(prefix):]: _decode(value) for key, value in sorted(values.items()) if key.startswith(prefix)})
+    return parse_estate({key[len(prefix):]: decode(value) for key, value in sorted(values.items()) if key.startswith(prefix)})
 
 
-def _decode(value: str | None) -> Any:
+def decode(value: str | None) -> Any:
     # Pulumi hands structured values (lists, objects, numbers) to programs as JSON text.
     if value is None:
         return None

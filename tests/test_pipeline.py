@@ -24,9 +24,9 @@ def test_pipeline_files_validate_against_the_azure_pipelines_schema(path: Path):
     jsonschema.Draft7Validator(schema).validate(yaml.safe_load(path.read_text()))
 
 
-def _expand(template: str, parameters: dict) -> dict:
+def _expand(template: Path, parameters: dict) -> dict:
     """Instantiate a template the way Azure DevOps does for ${{ parameters.x }} expressions."""
-    text = (ROOT / template).read_text()
+    text = template.read_text()
     document = yaml.safe_load(text)
     defaults = {p["name"]: p.get("default") for p in document.get("parameters", [])}
     values = defaults | parameters
@@ -36,14 +36,24 @@ def _expand(template: str, parameters: dict) -> dict:
     return yaml.safe_load(expanded)
 
 
-def _stages() -> dict[str, dict]:
-    root = yaml.safe_load((ROOT / "azure-pipelines.yml").read_text())
+def _stage_list(pipeline: Path) -> tuple[list[dict], Path]:
+    """A pipeline's stages and the directory its template references are relative to (via `extends`)."""
+    root = yaml.safe_load(pipeline.read_text())
+    base = pipeline.parent
+    if "extends" in root:
+        template = base / root["extends"]["template"]
+        root, base = yaml.safe_load(template.read_text()), template.parent
+    return root["stages"], base
+
+
+def _stages(pipeline: Path = ROOT / "azure-pipelines.yml") -> dict[str, dict]:
+    stage_list, base = _stage_list(pipeline)
     stages = {}
-    for stage in root["stages"]:
+    for stage in stage_list:
         jobs = []
         for job in stage["jobs"]:
             if "template" in job:
-                jobs.extend(_expand(job["template"], job.get("parameters", {}))["jobs"])
+                jobs.extend(_expand(base / job["template"], job.get("parameters", {}))["jobs"])
             else:
                 jobs.append(job)
         stages[stage["stage"]] = stage | {"jobs": jobs}
@@ -121,12 +131,13 @@ def test_every_stack_gets_a_nightly_drift_check_that_publishes_its_report(stack)
     pipeline = yaml.safe_load((ROOT / ".azure-pipelines" / "drift.yml").read_text())
     assert pipeline["trigger"] == "none" and pipeline["pr"] == "none"
     assert pipeline["schedules"][0]["always"] == "true" and pipeline["schedules"][0]["branches"]["include"] == ["main"]
-    (stage,) = [s for s in pipeline["stages"] if s["stage"] == f"Drift_{stack.replace('-', '_')}"]
+    drift_stages, base = _stage_list(ROOT / ".azure-pipelines" / "drift.yml")
+    (stage,) = [s for s in drift_stages if s["stage"] == f"Drift_{stack.replace('-', '_')}"]
     job = stage["jobs"][0]
-    (preview,) = [s["jobs"][0]["parameters"] for s in yaml.safe_load((ROOT / "azure-pipelines.yml").read_text())["stages"]
+    (preview,) = [s["jobs"][0]["parameters"] for s in _stage_list(ROOT / "azure-pipelines.yml")[0]
                   if s["stage"] == f"Preview_{stack.replace('-', '_')}"]
     assert job["parameters"] == preview  # the same identity and account as the stack's preview
-    expanded = _expand(".azure-pipelines/" + job["template"], job["parameters"])["jobs"][0]
+    expanded = _expand(base / job["template"], job["parameters"])["jobs"][0]
     script = _scripts(expanded)
     assert f'bash .azure-pipelines/scripts/drift.sh "{stack}"' in script
     assert any(step.get("artifact") == f"drift-{stack}" and step.get("condition") == "always()" for step in expanded["steps"])
@@ -134,3 +145,12 @@ def test_every_stack_gets_a_nightly_drift_check_that_publishes_its_report(stack)
     for command in ("pulumi refresh --yes", "pulumi stack export", "odoo-platform drift --state",
                     "pulumi preview --expect-no-changes"):
         assert command in drift
+
+
+def test_both_pipelines_extend_the_templates_the_delivery_stack_requires():
+    from odoo_platform.delivery.settings import Delivery
+
+    required = {Delivery.model_fields["pipeline_template"].default, Delivery.model_fields["drift_template"].default}
+    assert yaml.safe_load((ROOT / "azure-pipelines.yml").read_text())["extends"]["template"] in required
+    drift = ".azure-pipelines/" + yaml.safe_load((ROOT / ".azure-pipelines" / "drift.yml").read_text())["extends"]["template"]
+    assert drift in required

@@ -64,6 +64,8 @@ VERIFY_RULE = {"name": "signed", "verifyImages": [{"imageReferences": [SIGNED_RE
                                                    "attestors": [{"entries": [{"keys": {"kms": "awskms:///alias/k"}}]}]}]}
 TAGS = {"environment": "prod", "owner": "platform-team", "cost-centre": "client-a", "tenant": "a", "tier": "2"}
 LABELS = {f"odoo-platform.io/{k}": v for k, v in TAGS.items()}
+ADO = "azuredevops:index/"
+REVIEWS = {"reviewerCount": 2, "submitterCanVote": False, "lastPusherCannotApprove": True}
 CASES = {
     "ENC-01": (DEPLOYMENT, _with(DEPLOYMENT, CONTAINER + ["env"], [{"name": "DB_PASSWORD", "value": "hunter2"}]), DEV),
     "ENC-02": (Resource("kubernetes:traefik.io/v1alpha1:IngressRoute", "u", {"spec": {"entryPoints": ["websecure"], "tls": {"secretName": "t"}}}),
@@ -157,8 +159,18 @@ CASES = {
                R("azure-native:keyvault:Vault", {"tags": {k: v for k, v in TAGS.items() if k != "cost-centre"}}), DEV),
     "TAG-02": (_with(DEPLOYMENT, ["metadata", "labels"], LABELS),
                _with(DEPLOYMENT, ["metadata", "labels"], {k: v for k, v in LABELS.items() if not k.endswith("/owner")}), DEV),
+    "DEL-02": (R(ADO + "checkApproval:CheckApproval", {"approvers": ["g"], "requesterCanApprove": False}),
+               R(ADO + "checkApproval:CheckApproval", {"approvers": ["g"], "requesterCanApprove": True}), DEV),
+    "DEL-05": (R(ADO + "serviceEndpointAzureRM:ServiceEndpointAzureRM", {
+                   "serviceEndpointAuthenticationScheme": "WorkloadIdentityFederation"}),
+               R(ADO + "serviceEndpointAzureRM:ServiceEndpointAzureRM", {
+                   "serviceEndpointAuthenticationScheme": "ServicePrincipal"}), DEV),
+    "DEL-06": (R(ADO + "branchPolicyMinReviewers:BranchPolicyMinReviewers", {"settings": REVIEWS}),
+               R(ADO + "branchPolicyMinReviewers:BranchPolicyMinReviewers", {"settings": REVIEWS | {"submitterCanVote": True}}),
+               DEV),
 }
-STACK_RULES = {"SEG-02", "SEG-11", "RES-09", "ENC-15", "SEG-15", "RES-15", "RES-18", "ENC-17", "SUP-03"}
+STACK_RULES = {"SEG-02", "SEG-11", "RES-09", "ENC-15", "SEG-15", "RES-15", "RES-18", "ENC-17", "SUP-03",
+               "DEL-01", "DEL-03", "DEL-04"}
 
 
 def test_rule_ids_are_unique_and_every_rule_has_cases():
@@ -266,6 +278,31 @@ def test_taggable_types_follow_the_sdks():
             taggable.add(token)
     assert taggable <= set(TAGGABLE)
     assert len(taggable) >= 25
+
+
+def test_production_environment_gates_are_stack_rules():
+    prod = R(ADO + "environment:Environment", {"name": "odoo-prod"})
+    dev = Resource(ADO + "environment:Environment", "urn:dev", {"name": "odoo-dev"})
+    approval = R(ADO + "checkApproval:CheckApproval", {"approvers": ["g"]}, dependencies=(prod.urn,))
+    main_only = R(ADO + "checkBranchControl:CheckBranchControl",
+                  {"allowedBranches": "refs/heads/main", "verifyBranchProtection": True}, dependencies=(prod.urn,))
+    assert RULES["DEL-01"].check_stack([prod, dev, approval], PROD) == []
+    assert [u for u, _ in RULES["DEL-01"].check_stack([prod, dev], PROD)] == [prod.urn]  # dev needs none
+    assert RULES["DEL-04"].check_stack([prod, main_only], PROD) == []
+    any_branch = Resource(main_only.type, main_only.urn, {"allowedBranches": "refs/heads/*", "verifyBranchProtection": True},
+                          dependencies=(prod.urn,))
+    assert [u for u, _ in RULES["DEL-04"].check_stack([prod, any_branch], PROD)] == [prod.urn]
+
+
+def test_a_service_connection_identity_is_never_shared_between_environments():
+    def connection(urn: str, parent: str, identity: str) -> Resource:
+        return Resource(ADO + "serviceEndpointAzureRM:ServiceEndpointAzureRM", urn, {
+            "serviceEndpointName": urn, "credentials": {"serviceprincipalid": identity}}, parent=parent)
+
+    check = RULES["DEL-03"].check_stack
+    assert check([connection("a", "env-prod", "1"), connection("b", "env-staging", "2")], PROD) == []
+    assert check([connection("a", "env-prod", "1"), connection("b", "env-prod", "1")], PROD) == []
+    assert sorted(u for u, _ in check([connection("a", "env-prod", "1"), connection("b", "env-staging", "1")], PROD)) == ["a", "b"]
 
 
 def test_default_deny_is_a_stack_rule():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -82,6 +83,8 @@ class PlanMocks(pulumi.runtime.Mocks):
             return args.name, inputs | {"result": _fake_secret(args.name, int(inputs.get("length", 32)))}
         if args.typ == "time:index/rotating:Rotating":
             return _rotation(inputs)
+        if package == "azuredevops":
+            return _azure_devops(args.typ, args.name, inputs)
         return args.name, inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list]:
@@ -95,6 +98,14 @@ class PlanMocks(pulumi.runtime.Mocks):
             },
             "azure-native:containerservice:listManagedClusterUserCredentials": lambda: {
                 "kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(MOCK_KUBECONFIG.encode()).decode()}],
+            },
+            "azuredevops:index/getProject:getProject": lambda: {
+                "id": _guid(f"project/{args.args.get('name')}"), "name": args.args.get("name"), "visibility": "private",
+                "versionControl": "Git", "processTemplateId": _guid("process/Agile"),
+            },
+            "azuredevops:index/getGitRepository:getGitRepository": lambda: {
+                "id": _guid(f"repository/{args.args.get('name')}"), "name": args.args.get("name"),
+                "projectId": args.args.get("projectId"), "defaultBranch": "refs/heads/main",
             },
             "aws:index/getCallerIdentity:getCallerIdentity": lambda: {
                 "accountId": AWS_ACCOUNT, "arn": f"arn:aws:iam::{AWS_ACCOUNT}:role/deployer", "userId": "AIDEXAMPLE",
@@ -138,6 +149,22 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["address"] = f"{physical}.c0ffee0example.{self.region}.rds.amazonaws.com"
             state["endpoint"] = f"{state['address']}:5432"
         return resource_id, state
+
+
+def _guid(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"odoo-platform-offline/{name}"))
+
+
+def _azure_devops(token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Azure DevOps ids: GUIDs, except pipelines (build definitions), which are numbered."""
+    if token == "azuredevops:index/buildDefinition:BuildDefinition":
+        resource_id = str(int(hashlib.sha256(name.encode()).hexdigest()[:6], 16) % 900 + 100)
+        return resource_id, inputs | {"id": resource_id, "revision": 1}
+    resource_id = _guid(name)
+    state = inputs | {"id": resource_id}
+    if token == "azuredevops:index/group:Group":
+        state |= {"descriptor": f"aadgp.{base64.b64encode(name.encode()).decode().rstrip('=')}"}
+    return resource_id, state
 
 
 def _rotation(inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

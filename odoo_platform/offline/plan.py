@@ -183,20 +183,15 @@ def summary(plan: dict[str, Any]) -> str:
     images: dict[str, list[str]] = {}
     for name, tenant in sorted((plan["outputs"].get("tenants") or {}).items()):
         images.setdefault(tenant["image"], []).append(f"{name} ({tenant['ring']})")
-    lines = [
-        f"stack {plan['stack']}: {len(custom)} resources in {components} components, "
-        f"{protected} protected from delete/replace",
-        "",
-        "resources by type:",
-        *(f"  {count:5d}  {kind}" for kind, count in sorted(by_type.items())),
-        "",
-        "resources by tenant:",
-        *(f"  {count:5d}  {tenant}" for tenant, count in sorted(by_tenant.items())),
-        "",
-        "images by tenant (ring):",
-        *(f"  {image}: {', '.join(names)}" for image, names in images.items()),
-        "",
-        "generated secrets by rotation period:",
-        *_rotation_lines(secret_rotations(plan)),
-    ]
+    sections = {
+        "resources by type:": [f"  {count:5d}  {kind}" for kind, count in sorted(by_type.items())],
+        "resources by tenant:": [f"  {count:5d}  {tenant}" for tenant, count in sorted(by_tenant.items())] if tenants else [],
+        "images by tenant (ring):": [f"  {image}: {', '.join(names)}" for image, names in images.items()],
+        "generated secrets by rotation period:": _rotation_lines(secret_rotations(plan)),
+    }
+    lines = [f"stack {plan['stack']}: {len(custom)} resources in {components} components, "
+             f"{protected} protected from delete/replace"]
+    for title, body in sections.items():
+        if body:  # the delivery stack has no tenants, images or generated secrets
+            lines += ["", title, *body]
     return "\n".join(lines)

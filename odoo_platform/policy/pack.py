@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
 from pulumi_policy import (
     EnforcementLevel,
     PolicyPack,
@@ -36,8 +37,10 @@ def stack_context() -> Context:
     for tier, fields in overrides.items():
         if str(tier).isdigit() and isinstance(fields, dict) and "backupRetentionDays" in fields:
             retention[int(tier)] = int(fields["backupRetentionDays"])
+    # The delivery stack gates production: its rules are as strict as production's.
+    governs_production = any(key.startswith("odoo-delivery:") for key in (*CONFIG.get(), *get_config_env()))
     return Context(
-        environment=config.get("environment") or "dev",
+        environment="prod" if governs_production else config.get("environment") or "dev",
         tier_retention_days=retention,
         approved_registries=tuple(policy.approved_registries),
         signed_repositories=tuple(estate.signed_repositories if estate else policy.signed_repositories),

@@ -133,7 +133,7 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
             )
             custom = [r for r in plan["resources"] if not r["component"]]
             # Encoded once: Analyze and AnalyzeStack send the same properties.
-            properties = {r["urn"]: _struct(r["inputs"]) for r in custom}
+            properties = {r["urn"]: _struct(r["inputs"]) for r in plan["resources"]}
             diagnostics: list[tuple[str, Any]] = []
             futures = [
                 (r["urn"], stub.Analyze.future(
@@ -155,7 +155,9 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
                             parent=r["parent"] or "", dependencies=r["dependsOn"],
                             options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
                         )
-                        for r in custom
+                        # Like the engine: every resource of the stack, components included (rules
+                        # reach a resource's parent through them).
+                        for r in plan["resources"]
                     ]
                 ),
                 timeout=120,

@@ -49,3 +49,9 @@ TAGGABLE = (
     "azure-native:storage:StorageAccount",
 )
 """Every cloud type the estate creates whose API takes tags (a test keeps this in step with the SDKs)."""
+ADO_ENVIRONMENT = "azuredevops:index/environment:Environment"
+ADO_APPROVAL = "azuredevops:index/checkApproval:CheckApproval"
+ADO_BRANCH_CONTROL = "azuredevops:index/checkBranchControl:CheckBranchControl"
+ADO_AZURERM_CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
+ADO_MIN_REVIEWERS = "azuredevops:index/branchPolicyMinReviewers:BranchPolicyMinReviewers"
+PRODUCTION_NAME = re.compile(r"(^|[-_.])prod(uction)?($|[-_.])")
