@@ -57,11 +57,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise UsageError(f"stack {args.stack!r} does not exist (known stacks: {known}; or pass --config FILE)")
     config = read_stack_config(project, config_path)
     region = config.values.get(f"{project.name}:region", "eu-central-1")
-    recording = run_program(project, args.stack, config, region=region)
-    plan = build_plan(recording, config)
+    extra: dict[str, str] = {}
+    if args.sharded:
+        from odoo_platform.offline.sharded import plan_sharded
+
+        sharded = plan_sharded(project.root, args.stack, config, region, args.jobs or os.cpu_count() or 1)
+        plan = sharded.merged
+        extra = {f"stacks/{name}/plan.json": json.dumps(stack_plan, indent=2) + "\n"
+                 for name, stack_plan in sharded.stacks.items()}
+    else:
+        plan = build_plan(run_program(project, args.stack, config, region=region), config)
     out_dir = Path(args.out) if args.out else project.root / "out" / args.stack
     policy = None if args.no_policy else _check_policy(project, plan, args.pack, args.policy_config)
-    extra = {POLICY_REPORT: json.dumps(policy[0], indent=2) + "\n"} if policy else {}
+    if policy:
+        extra[POLICY_REPORT] = json.dumps(policy[0], indent=2) + "\n"
     write_plan(plan, out_dir, extra)
     if args.format == "json":
         print(json.dumps(plan, indent=2))
@@ -69,6 +78,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(summary(plan))
         if policy:
             print("\n" + policy[1])
+        if args.sharded:
+            print(f"\n{len(extra) - bool(policy)} stacks planned in parallel: {', '.join(sharded.stacks)} "
+                  f"(their plans are in {out_dir / 'stacks'})")
         print(f"\nwrote {out_dir / 'plan.json'}, {out_dir / 'manifests.yaml'}" + (f" and {out_dir / POLICY_REPORT}" if policy else ""))
     return EXIT_POLICY_VIOLATION if policy and not policy[0]["passed"] else EXIT_OK
 
@@ -317,6 +329,23 @@ def cmd_gitops(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from odoo_platform.fleet import automation_workspace, run_fleet, shard_stacks
+
+    project = find_project(Path.cwd())
+    _stack_estate(project, args.stack)  # a bad stack or config fails here, before any cloud call
+    config = read_stack_config(project, project.stack_file(args.stack))
+    open_stack = automation_workspace(project.root)
+    packs = [str(path) for path in _pack_dirs(project, None)]
+    stages = shard_stacks(args.stack, config)
+    print(f"fleet {args.operation} of {args.stack}: " + " -> ".join("[" + ", ".join(wave) + "]" for wave in stages))
+    result = run_fleet(args.stack, config, args.operation, open_stack, packs, args.concurrency,
+                       on_result=lambda r: print(f"  wave {r.wave}  {'ok    ' if r.ok else 'FAILED'}  {r.stack}: {r.summary}"))
+    if result.skipped:
+        print(f"stopped: {len(result.skipped)} stack(s) of later rings not run: {', '.join(result.skipped)}")
+    return EXIT_OK if result.ok else EXIT_POLICY_VIOLATION
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from odoo_platform.policy.rules import rules_table
 
@@ -334,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
     plan.add_argument("--config", help="read this stack file instead of the stack's own")
     plan.add_argument("--project", help="directory of the Pulumi project (default: found from the current directory)")
+    plan.add_argument("--sharded", action="store_true",
+                      help="plan the foundation and shard stacks (in parallel) and merge them into one plan")
+    plan.add_argument("--jobs", type=int, help="parallel processes for --sharded (default: CPU count)")
     plan.add_argument("--out", help="output directory (default out/<stack>/)")
     plan.add_argument("--format", choices=("text", "json"), default="text", help="what to print (default text)")
     plan.add_argument("--no-policy", action="store_true", help="do not run the policy packs")
@@ -390,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     gitops.add_argument("--out", required=True, help="directory for <stack>.yaml files (written atomically)")
     gitops.add_argument("--stack", action="append", help="only this stack (repeatable; default every stack)")
     gitops.set_defaults(handler=cmd_gitops)
+    fleet = commands.add_parser("fleet", help="pulumi preview/up of a sharded estate's stacks, ring by ring (Automation API)")
+    fleet.add_argument("operation", choices=("preview", "up"))
+    fleet.add_argument("--stack", required=True, help="the estate's stack (its foundation and shard stacks are derived)")
+    fleet.add_argument("--concurrency", type=int, default=4, help="stacks run at the same time within a ring (default 4)")
+    fleet.set_defaults(handler=cmd_fleet)
     rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
     rules.set_defaults(handler=cmd_rules)
     return parser

@@ -242,6 +242,12 @@ class GitOps(_Model):
     """0: by environment (10 minutes in dev, 30 in staging, 60 in production)."""
 
 
+class Sharding(_Model):
+    """How a large estate is split into a foundation stack and shard stacks (see sharding.py)."""
+
+    max_tenants_per_shard: Annotated[int, Field(ge=1, le=1000)] = 50
+
+
 IMAGE_SETTINGS = ("scaler_image", "redis_image", "postgres_client_image", "azure_cli_image", "aws_cli_image", "curl_image")
 
 
@@ -268,6 +274,12 @@ class Estate(_Model):
     )
     image_policy: ImagePolicy = ImagePolicy()
     gitops: GitOps = GitOps()
+    sharding: Sharding = Sharding()
+    shard: str = Field(
+        default="",
+        description="Set by `odoo-platform fleet` on shard stacks: 'foundation' or a shard name; empty: the whole estate.",
+    )
+    foundation_stack: str = Field(default="", description="Set on shard stacks: the foundation stack they read.")
     tiers: dict[int, TierSpec] = Field(default_factory=lambda: dict(DEFAULT_TIER_CATALOGUE))
     ring_order: Annotated[list[str], Field(min_length=1)] = Field(
         default_factory=lambda: ["canary", "early", "broad"], description="Release rings, first to last."

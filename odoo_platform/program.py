@@ -6,9 +6,12 @@ file under the SDK's mocks. Nothing here knows which of the two is running it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from odoo_platform.clouds import CloudAdapter, Foundation, PostgresServer, adapter_for
 from odoo_platform.components import (
@@ -44,17 +47,120 @@ from odoo_platform.components import (
     TraefikIngressArgs,
 )
 from odoo_platform.config import Estate
+from odoo_platform.errors import EstateConfigError
 from odoo_platform.releases import check_rings, load_ledger
+from odoo_platform.rotation import RotatedSecret
+from odoo_platform.sharding import FOUNDATION, Shard, shard_named
 from odoo_platform.stack_reader import read_estate
-from odoo_platform.topology import EstatePlan, plan_estate
+from odoo_platform.topology import EstatePlan, TenantPlan, plan_estate
+
+PLATFORM_OUTPUT = "platform"
+PLATFORM_SECRETS_OUTPUT = "platformSecrets"
+KUBECONFIG_OUTPUT = "kubeconfig"
+
+
+@dataclass(frozen=True)
+class TenantServices:
+    """What one tenant's workloads use of the platform: built here, or read from the foundation stack."""
+
+    database_host: pulumi.Input[str]
+    database_port: int
+    database_password: RotatedSecret
+    database_ready: Optional[pulumi.Resource]
+    """The Job that set the tenant role's password (None across stacks: the foundation runs first)."""
+    cache: Optional[ManagedCache]
+
+
+@dataclass(frozen=True)
+class Platform:
+    services: dict[str, TenantServices]
+    database_cidrs: tuple[str, ...]
+    rwx_storage_class: str
+    on_cluster: Optional[pulumi.ResourceOptions]
+    kubeconfig: Optional[pulumi.Output[str]] = None
+    """Of the cluster the estate created (a secret), for the shard stacks."""
 
 
 def build_estate(estate: Estate) -> EstatePlan:
+    """The whole estate in one stack."""
     plan = plan_estate(estate)
+    platform = _build_platform(estate, plan)
+    _build_tenants(estate, plan.tenants, platform)
+    _export_tenants(estate, plan.tenants)
+    return plan
+
+
+def build_foundation(estate: Estate) -> EstatePlan:
+    """The foundation stack of a sharded estate: everything but the tenants' Kubernetes workloads."""
+    plan = plan_estate(estate)
+    platform = _build_platform(estate, plan)
+    pulumi.export(PLATFORM_OUTPUT, {
+        name: {"host": s.database_host, "port": s.database_port, "passwordRevision": s.database_password.revision,
+               "cache": {"host": s.cache.host, "port": s.cache.port, "revision": s.cache.revision} if s.cache else None}
+        for name, s in platform.services.items()
+    })
+    pulumi.export(PLATFORM_SECRETS_OUTPUT, pulumi.Output.secret({
+        name: {"password": s.database_password.value, "cachePassword": s.cache.password if s.cache else None}
+        for name, s in platform.services.items()
+    }))
+    if platform.kubeconfig is not None:
+        pulumi.export(KUBECONFIG_OUTPUT, platform.kubeconfig)
+    return plan
+
+
+def build_shard(estate: Estate, shard: Shard) -> EstatePlan:
+    """One shard stack: its tenants' workloads, on the platform its foundation stack exports."""
+    if not estate.foundation_stack:
+        raise EstateConfigError("foundationStack: is required on a shard stack (set it to the foundation stack's name)")
+    plan = plan_estate(estate)
+    adapter = adapter_for(estate.cloud)
+    members = tuple(t for t in plan.tenants if t.name in shard.tenants)
+    foundation = pulumi.StackReference(
+        f"{pulumi.get_organization()}/{pulumi.get_project()}/{estate.foundation_stack}"
+    )
+    shared = foundation.get_output(PLATFORM_OUTPUT)
+    secrets = foundation.get_output(PLATFORM_SECRETS_OUTPUT)
+    on_cluster = None
+    if estate.kubernetes.create_cluster:
+        provider = k8s.Provider("cluster-provider", kubeconfig=foundation.get_output(KUBECONFIG_OUTPUT),
+                                enable_server_side_apply=True, delete_unreachable=False)
+        on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
+
+    def services(tenant: TenantPlan) -> TenantServices:
+        mine = shared.apply(lambda platform: platform[tenant.name])
+        mine_secret = secrets.apply(lambda platform: platform[tenant.name])
+        cache = None
+        if estate.managed_redis:
+            cache = ManagedCache(
+                host=mine.apply(lambda m: m["cache"]["host"]), port=adapter.redis_port,
+                password=pulumi.Output.secret(mine_secret.apply(lambda m: m["cachePassword"])),
+                revision=mine.apply(lambda m: m["cache"]["revision"]),
+            )
+        return TenantServices(
+            database_host=mine.apply(lambda m: m["host"]),
+            database_port=adapter.postgres_port,
+            database_password=RotatedSecret(
+                value=pulumi.Output.secret(mine_secret.apply(lambda m: m["password"])),
+                revision=mine.apply(lambda m: m["passwordRevision"]),
+                rotates_at=pulumi.Output.from_input(""),
+                period_days=tenant.tier.secret_rotation_days,
+            ),
+            database_ready=None,
+            cache=cache,
+        )
+
+    platform = Platform(services={t.name: services(t) for t in members}, database_cidrs=adapter.database_cidrs,
+                        rwx_storage_class=adapter.rwx_storage_class, on_cluster=on_cluster)
+    _build_tenants(estate, members, platform)
+    _export_tenants(estate, members)
+    return plan
+
+
+def _build_platform(estate: Estate, plan: EstatePlan) -> Platform:
     adapter = adapter_for(estate.cloud)
     foundation = CloudFoundation("estate", CloudFoundationArgs(estate=estate, adapter=adapter)).foundation
 
-    # One placement per database server: the shared one, and one per dedicated tenant. Each
+    # One placement per database server: the shared ones, and one per dedicated tenant. Each
     # has its own keys, server, backups and (where managed) cache: dedicated means nothing shared.
     servers: dict[str, ManagedPostgres] = {}
     caches: dict[str, ManagedRedis] = {}
@@ -78,7 +184,8 @@ def build_estate(estate: Estate) -> EstatePlan:
         if estate.managed_redis:
             caches[server.key] = ManagedRedis(
                 f"redis-{server.key}",
-                ManagedRedisArgs(estate=estate, placement=server.key, tier=server.tier, foundation=foundation, key_ring=keys, adapter=adapter),
+                ManagedRedisArgs(estate=estate, placement=server.key, tier=server.tier, foundation=foundation,
+                                 key_ring=keys, adapter=adapter),
             )
         servers[server.key] = database
         operations.append(
@@ -87,7 +194,7 @@ def build_estate(estate: Estate) -> EstatePlan:
                              archive_url=backups.archive_url)
         )
 
-    on_cluster = _cluster_options(estate, adapter, foundation)
+    on_cluster, kubeconfig = _cluster(estate, adapter, foundation)
     ingress = TraefikIngress("traefik", TraefikIngressArgs(estate=estate), on_cluster)
     ImageAdmission("image-admission", ImageAdmissionArgs(estate=estate), on_cluster)
     Observability("observability", ObservabilityArgs(estate=estate, namespace=ingress.namespace), on_cluster)
@@ -96,24 +203,36 @@ def build_estate(estate: Estate) -> EstatePlan:
         DatabaseOperationsArgs(estate=estate, servers=tuple(operations), database_cidrs=foundation.database_cidrs),
         on_cluster,
     )
+    pulumi.export("postgresServers", {key: server.host for key, server in servers.items()})
 
-    for tenant in plan.tenants:
+    def services(tenant: TenantPlan) -> TenantServices:
+        database, cache = servers[tenant.server_key], caches.get(tenant.server_key)
+        return TenantServices(
+            database_host=database.host, database_port=database.port,
+            database_password=database.tenant_passwords[tenant.name],
+            database_ready=database_operations.bootstraps[tenant.server_key],
+            cache=ManagedCache(host=cache.host, port=cache.port, password=cache.password, revision=cache.revision)
+            if cache else None,
+        )
+
+    return Platform(services={t.name: services(t) for t in plan.tenants}, database_cidrs=foundation.database_cidrs,
+                    rwx_storage_class=adapter.rwx_storage_class, on_cluster=on_cluster, kubeconfig=kubeconfig)
+
+
+def _build_tenants(estate: Estate, tenants: tuple[TenantPlan, ...], platform: Platform) -> None:
+    on_cluster = platform.on_cluster
+    for tenant in tenants:
+        services = platform.services[tenant.name]
         namespace = TenantNamespace(
             tenant.name,
-            TenantNamespaceArgs(estate=estate, tenant=tenant, database_cidrs=foundation.database_cidrs),
+            TenantNamespaceArgs(estate=estate, tenant=tenant, database_cidrs=platform.database_cidrs),
             on_cluster,
         )
-        cache = caches.get(tenant.server_key)
         redis = RedisCache(
             f"{tenant.name}-redis",
-            RedisCacheArgs(
-                estate=estate, tenant=tenant, namespace=namespace.namespace,
-                managed=ManagedCache(host=cache.host, port=cache.port, password=cache.password, revision=cache.revision)
-                if cache else None,
-            ),
+            RedisCacheArgs(estate=estate, tenant=tenant, namespace=namespace.namespace, managed=services.cache),
             on_cluster,
         )
-        database = servers[tenant.server_key]
         odoo = OdooCluster(
             tenant.name,
             OdooClusterArgs(
@@ -121,11 +240,11 @@ def build_estate(estate: Estate) -> EstatePlan:
                 tenant=tenant,
                 namespace=namespace.namespace,
                 service_account=namespace.service_account,
-                database_host=database.host,
-                database_port=database.port,
-                database_password=database.tenant_passwords[tenant.name],
-                database_ready=database_operations.bootstraps[tenant.server_key],
-                rwx_storage_class=adapter.rwx_storage_class,
+                database_host=services.database_host,
+                database_port=services.database_port,
+                database_password=services.database_password,
+                database_ready=services.database_ready,
+                rwx_storage_class=platform.rwx_storage_class,
                 redis_host=redis.host,
                 redis_port=redis.port,
                 redis_tls=redis.tls,
@@ -140,6 +259,8 @@ def build_estate(estate: Estate) -> EstatePlan:
             on_cluster,
         )
 
+
+def _export_tenants(estate: Estate, tenants: tuple[TenantPlan, ...]) -> None:
     pulumi.export(
         "tenants",
         {
@@ -154,24 +275,24 @@ def build_estate(estate: Estate) -> EstatePlan:
                 "rpoMinutes": t.tier.rpo_minutes,
                 "rtoMinutes": t.tier.rto_minutes,
             }
-            for t in plan.tenants
+            for t in tenants
         },
     )
-    pulumi.export("postgresServers", {key: server.host for key, server in servers.items()})
-    return plan
 
 
-def _cluster_options(estate: Estate, adapter: CloudAdapter, foundation: Foundation) -> pulumi.ResourceOptions | None:
+def _cluster(
+    estate: Estate, adapter: CloudAdapter, foundation: Foundation
+) -> tuple[Optional[pulumi.ResourceOptions], Optional[pulumi.Output[str]]]:
     """Where Kubernetes objects go: a cluster created here, or the ambient kubeconfig's (the default)."""
     if not estate.kubernetes.create_cluster:
-        return None
+        return None, None
     keys = EncryptionKeys(
         "keys-cluster", EncryptionKeysArgs(estate=estate, placement="cluster", foundation=foundation, adapter=adapter)
     ).key_ring
     cluster = KubernetesCluster(
         "cluster", KubernetesClusterArgs(estate=estate, foundation=foundation, key_ring=keys, adapter=adapter)
     )
-    return pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+    return pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}), cluster.kubeconfig
 
 
 def _server_handle(database: ManagedPostgres) -> PostgresServer:
@@ -182,4 +303,9 @@ def _server_handle(database: ManagedPostgres) -> PostgresServer:
 def main(ledger: Path) -> None:
     estate = read_estate()
     check_rings(estate, load_ledger(ledger))
-    build_estate(estate)
+    if estate.shard == FOUNDATION:
+        build_foundation(estate)
+    elif estate.shard:
+        build_shard(estate, shard_named(estate, estate.shard))
+    else:
+        build_estate(estate)

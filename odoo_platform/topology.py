@@ -6,13 +6,14 @@ sizing and the connection budget are tested without Pulumi and can never drift a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from odoo_platform.config import Environment, Estate, EstateConfigError, Isolation, Tenant
 from odoo_platform.sizing import OdooSizing, SizingError, server_vcores, size_odoo
 from odoo_platform.tiers import TierSpec
 
 SHARED = "shared"
+DEDICATED_PREFIX = "dedicated-"
 PRODUCTION_MIN_WEB_REPLICAS = 2
 
 
@@ -55,7 +56,7 @@ class ServerPlan:
 
     @property
     def dedicated(self) -> bool:
-        return self.key != SHARED
+        return self.key.startswith(DEDICATED_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,39 @@ class EstatePlan:
 
 
 def plan_estate(estate: Estate) -> EstatePlan:
-    tenants = tuple(_plan_tenant(estate, index, tenant) for index, tenant in enumerate(estate.tenants))
+    tenants = _pool_shared_tenants(estate, [_plan_tenant(estate, index, t) for index, t in enumerate(estate.tenants)])
     groups: dict[str, list[TenantPlan]] = {}
     for plan in tenants:
         groups.setdefault(plan.server_key, []).append(plan)
     servers = tuple(_plan_server(estate, key, members) for key, members in groups.items())
     return EstatePlan(estate=estate, tenants=tenants, servers=servers)
+
+
+def shared_server_key(number: int) -> str:
+    return SHARED if number == 1 else f"{SHARED}-{number}"
+
+
+def _pool_shared_tenants(estate: Estate, tenants: list[TenantPlan]) -> tuple[TenantPlan, ...]:
+    """Shared tenants fill shared servers in config order, a new server when the connection budget is full.
+
+    First fit in config order keeps placements stable as tenants are appended: a new tenant
+    never moves an existing one to another server (that would be a database move).
+    """
+    budget = estate.postgres.max_connections - estate.postgres.reserved_connections
+    used: list[int] = []
+    placed = []
+    for plan in tenants:
+        if plan.server_key != SHARED:
+            placed.append(plan)
+            continue
+        peak = plan.sizing.peak_connections
+        number = next((i + 1 for i, load in enumerate(used) if load + peak <= budget), None)
+        if number is None:
+            used.append(0)
+            number = len(used)
+        used[number - 1] += peak
+        placed.append(replace(plan, server_key=shared_server_key(number)))
+    return tuple(placed)
 
 
 def _plan_tenant(estate: Estate, index: int, tenant: Tenant) -> TenantPlan:

@@ -39,12 +39,25 @@ def test_connection_budget_counts_every_pod_at_full_scale():
 
 
 def test_connection_budget_error_says_how_to_fix_it():
-    config = estate(postgres={"maxConnections": 100, "reservedConnections": 50})
+    config = estate(postgres={"maxConnections": 80, "reservedConnections": 50})  # 30 left; acme alone needs 40
     with pytest.raises(EstateConfigError) as caught:
         plan_estate(parse_estate(config))
     message = str(caught.value)
-    assert message.startswith("postgres.maxConnections: the 2 tenant(s) on server 'shared' need up to ")
-    assert "raise odoo-platform:postgres.maxConnections to at least" in message
+    assert message.startswith("postgres.maxConnections: the 1 tenant(s) on server 'shared' need up to 40 ")
+    assert "raise odoo-platform:postgres.maxConnections to at least 90" in message
+
+
+def test_shared_tenants_fill_a_new_server_when_the_budget_is_full_and_never_move():
+    tenants = [{"name": f"t{i}", "tier": 3, "users": 1, "hostname": f"t{i}.example.com"} for i in range(7)]
+    small = {"maxConnections": 100, "reservedConnections": 50}  # 50 left: two tenants of 20 per server
+    plan = plan_estate(parse_estate(estate(tenants=tenants, postgres=small)))
+    assert [t.server_key for t in plan.tenants] == ["shared", "shared", "shared-2", "shared-2", "shared-3", "shared-3",
+                                                    "shared-4"]
+    assert [s.peak_connections for s in plan.servers] == [40, 40, 40, 20]
+    assert not any(s.dedicated for s in plan.servers)
+    grown = plan_estate(parse_estate(estate(tenants=tenants + [
+        {"name": "t7", "tier": 3, "users": 1, "hostname": "t7.example.com"}], postgres=small)))
+    assert [t.server_key for t in grown.tenants][:7] == [t.server_key for t in plan.tenants]
 
 
 def test_production_web_never_runs_a_single_replica_whatever_the_tier():

@@ -78,6 +78,15 @@ class ClusterAccess:
 class CloudAdapter(Protocol):
     cloud: str
     rwx_storage_class: str
+    database_cidrs: tuple[str, ...]
+    """Where databases and caches live (fixed per cloud, so shard stacks know them without the foundation)."""
+    cluster_cidrs: tuple[str, ...]
+    postgres_port: int
+    redis_port: int
+    """Port of the managed cache (TLS)."""
+    postgres_port: int
+    redis_port: int
+    """Port of the managed cache (TLS)."""
 
     def create_foundation(self, name: str, owner: pulumi.Resource, estate: Estate) -> Foundation:
         """Resource group or VPC and its private subnets, parented to `owner`."""

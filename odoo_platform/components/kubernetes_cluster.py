@@ -25,11 +25,14 @@ class KubernetesCluster(PlatformComponent):
     provider: k8s.Provider
     """Kubernetes provider bound to the new cluster (credentials kept secret)."""
     oidc_issuer: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    """A Pulumi secret; the foundation stack exports it to its shard stacks."""
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, opts)
         access = args.adapter.create_cluster(name, self, args.estate, args.foundation, args.key_ring, self.stateful())
         self.oidc_issuer = access.oidc_issuer
+        self.kubeconfig = access.kubeconfig
         self.provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=access.kubeconfig,

@@ -23,18 +23,22 @@ class ManagedRedisArgs:
     adapter: CloudAdapter
 
 
+CLOUD_MANAGED_KEY = "cloud-managed"
+
+
 class ManagedRedis(PlatformComponent):
     host: pulumi.Output[str]
     port: int
     password: pulumi.Output[str]
     """Access key / AUTH token; a Pulumi secret."""
-    revision: Optional[pulumi.Output[str]]
-    """Changes when the program rotates the password (None where the cloud owns the key)."""
+    revision: pulumi.Output[str]
+    """Changes when the program rotates the password (constant where the cloud owns the key)."""
 
     def __init__(self, name: str, args: ManagedRedisArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, opts)
         cache = args.adapter.create_redis_cache(
             name, self, args.estate, args.placement, args.tier, args.foundation, args.key_ring, self.stateful()
         )
-        self.host, self.port, self.password, self.revision = cache.host, cache.port, cache.password, cache.revision
+        self.host, self.port, self.password = cache.host, cache.port, cache.password
+        self.revision = cache.revision or pulumi.Output.from_input(CLOUD_MANAGED_KEY)
         self.register_outputs({"host": self.host, "port": self.port, "resourceId": cache.resource_id})

@@ -50,8 +50,9 @@ class OdooClusterArgs:
     database_host: pulumi.Input[str]
     database_port: int
     database_password: RotatedSecret
-    database_ready: pulumi.Resource
-    """The Job that created the tenant's role and set its current password."""
+    database_ready: Optional[pulumi.Resource]
+    """The Job that created the tenant's role and set its current password (None in a shard stack, whose
+    foundation stack runs first)."""
     rwx_storage_class: str
     redis_host: pulumi.Input[str]
     redis_port: int
@@ -74,6 +75,7 @@ class OdooCluster(PlatformComponent):
         admin_password = rotating_password(
             self, f"{name}-admin-password", plan.tier.secret_rotation_days, length=32, special=False
         )
+        database_ready = [args.database_ready] if args.database_ready else []
         credentials_revision = pulumi.Output.all(
             args.database_password.revision, admin_password.revision, args.redis_revision
         ).apply(lambda revisions: hashlib.sha256("|".join(revisions).encode()).hexdigest()[:16])
@@ -197,7 +199,7 @@ class OdooCluster(PlatformComponent):
                     ),
                 ),
             ),
-            opts=self.child(depends_on=[config, filestore, args.database_ready], delete_before_replace=True),
+            opts=self.child(depends_on=[config, filestore, *database_ready], delete_before_replace=True),
         )
 
         web_labels = k8s_labels(estate, plan.tenant, "web") | client_labels
@@ -253,7 +255,7 @@ class OdooCluster(PlatformComponent):
                 ),
             ),
             # The HPA (and, outside production, the night-time scaler) owns the replica count.
-            opts=self.child(depends_on=[upgrade, args.database_ready], ignore_changes=["spec.replicas"]),
+            opts=self.child(depends_on=[upgrade, *database_ready], ignore_changes=["spec.replicas"]),
         )
         cron_labels = k8s_labels(estate, plan.tenant, "cron") | client_labels
         k8s.apps.v1.Deployment(
@@ -278,7 +280,7 @@ class OdooCluster(PlatformComponent):
                     ),
                 ),
             ),
-            opts=self.child(depends_on=[upgrade, args.database_ready], ignore_changes=["spec.replicas"]),
+            opts=self.child(depends_on=[upgrade, *database_ready], ignore_changes=["spec.replicas"]),
         )
         service = k8s.core.v1.Service(
             f"{name}-svc",

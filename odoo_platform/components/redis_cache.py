@@ -29,7 +29,7 @@ class ManagedCache:
     host: pulumi.Input[str]
     port: int
     password: pulumi.Output[str]
-    revision: Optional[pulumi.Output[str]]
+    revision: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class RedisCache(PlatformComponent):
         self.secret_name = "redis-auth"
         if args.managed:
             secret_value = args.managed.password
-            self.revision = args.managed.revision or pulumi.Output.from_input("cloud-managed")
+            self.revision = args.managed.revision
         else:
             password = rotating_password(self, f"{name}-password", plan.tier.secret_rotation_days, length=32, special=False)
             secret_value, self.revision = password.value, password.revision

@@ -29,9 +29,15 @@ class Recording:
     stack_outputs: dict[str, Any]
 
 
-def run_program(project: Project, stack: str, config: StackConfig, region: str) -> Recording:
-    """Run `project.main` exactly as `pulumi preview` would, against a recording mock monitor."""
-    monitor = RecordingMonitor(PlanMocks(region=region))
+def run_program(
+    project: Project, stack: str, config: StackConfig, region: str,
+    stack_references: dict[str, dict[str, Any]] | None = None,
+) -> Recording:
+    """Run `project.main` exactly as `pulumi preview` would, against a recording mock monitor.
+
+    `stack_references` answers the program's StackReferences with other stacks' recorded outputs.
+    """
+    monitor = RecordingMonitor(PlanMocks(region=region, stack_references=stack_references))
     # The same settings `pulumi.runtime.set_mocks` builds, without the root stack it creates:
     # `run_in_stack` below creates the root stack itself, as the real language host does, so
     # stack outputs are registered once the program has finished.

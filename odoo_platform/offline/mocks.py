@@ -66,9 +66,15 @@ def autoname(name: str) -> str:
     return f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:7]}"
 
 
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
 class PlanMocks(pulumi.runtime.Mocks):
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, stack_references: dict[str, dict[str, Any]] | None = None) -> None:
         self.region = region
+        self.stack_references = stack_references or {}
+        """Recorded outputs of other stacks (a sharded estate's foundation), by fully qualified name."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         package = args.typ.split(":", 1)[0]
@@ -81,11 +87,21 @@ class PlanMocks(pulumi.runtime.Mocks):
             return self._aws(args.typ, args.name, inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             return args.name, inputs | {"result": _fake_secret(args.name, int(inputs.get("length", 32)))}
+        if args.typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(str(inputs.get("name")))
         if args.typ == "time:index/rotating:Rotating":
             return _rotation(inputs)
         if package == "azuredevops":
             return _azure_devops(args.typ, args.name, inputs)
         return args.name, inputs
+
+    def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
+        if name not in self.stack_references:
+            raise ToolFailure(f"the offline engine has no outputs of stack {name} (plan the foundation stack first)")
+        outputs = self.stack_references[name]
+        secret = sorted(key for key, value in outputs.items() if _is_secret(value))
+        plain = {key: value.get("value") if _is_secret(value) else value for key, value in outputs.items()}
+        return name, {"name": name, "outputs": plain, "secretOutputNames": secret}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list]:
         answers = {
@@ -149,6 +165,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["address"] = f"{physical}.c0ffee0example.{self.region}.rds.amazonaws.com"
             state["endpoint"] = f"{state['address']}:5432"
         return resource_id, state
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE
 
 
 def _guid(name: str) -> str:

@@ -127,6 +127,7 @@ def write_plan(plan: dict[str, Any], out_dir: Path, extra_files: dict[str, str] 
             yaml.safe_dump_all(kubernetes_objects(plan), sort_keys=False, default_flow_style=False)
         )
         for name, content in (extra_files or {}).items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_text(content)
         replace_dir(staging, out_dir)
     except BaseException:

@@ -39,21 +39,34 @@ class RecordingMonitor(MockMonitor):
         if request.type == STACK_TYPE:
             self.stack_urn = response.urn
             return response
+        self._record(response.urn, request, custom=bool(request.custom), inputs=request.object,
+                     protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
+                     aliases=[json_format.MessageToDict(alias) for alias in request.aliases])
+        return response
+
+    def ReadResource(self, request):  # noqa: N802 - gRPC method name
+        # Reads (a StackReference to the foundation stack) are part of what a stack depends on.
+        response = super().ReadResource(request)
+        self._record(response.urn, request, custom=True, inputs=request.properties, protect=False,
+                     retain_on_delete=False, aliases=[])
+        return response
+
+    def _record(self, urn: str, request: Any, custom: bool, inputs: Any, protect: bool, retain_on_delete: bool,
+                aliases: list[Any]) -> None:
         registration = Registration(
-            urn=response.urn,
+            urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent if request.parent and request.parent != self.stack_urn else None,
-            custom=bool(request.custom),
-            inputs=json_format.MessageToDict(request.object),
-            protect=bool(request.protect),
-            retain_on_delete=bool(request.retainOnDelete),
+            custom=custom,
+            inputs=json_format.MessageToDict(inputs),
+            protect=protect,
+            retain_on_delete=retain_on_delete,
             depends_on=sorted(set(request.dependencies)),
-            aliases=[json_format.MessageToDict(alias) for alias in request.aliases],
+            aliases=aliases,
         )
         self.registrations.append(registration)
-        self._by_urn[registration.urn] = registration
-        return response
+        self._by_urn[urn] = registration
 
     def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
         outputs = json_format.MessageToDict(request.outputs)

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from odoo_platform.clouds.base import BackupStore, Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import placement_tags
+from odoo_platform.sharding import estate_stack
 from odoo_platform.tiers import TierSpec
 
 DR_REGIONS = {
@@ -41,7 +42,7 @@ def create_backup_vault(
     child = pulumi.ResourceOptions(parent=owner)
     production = estate.environment is Environment.PROD
     tags = placement_tags(estate, placement)
-    vault_name = f"odoo-{pulumi.get_stack()}-{placement}"
+    vault_name = f"odoo-{estate_stack()}-{placement}"
     vault = aws.backup.Vault(
         f"{name}-vault", name=vault_name, kms_key_arn=key_ring.key_id, force_destroy=False, tags=tags, opts=stateful
     )

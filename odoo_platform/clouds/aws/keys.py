@@ -10,6 +10,7 @@ from odoo_platform.clouds.base import Foundation, KeyRing
 from odoo_platform.config import Estate
 from odoo_platform.labels import placement_tags
 from odoo_platform.rotation import RotatedSecret
+from odoo_platform.sharding import estate_stack
 
 ROTATION_DAYS = 90
 
@@ -29,7 +30,7 @@ def create_key_ring(
     )
     aws.kms.Alias(
         f"{name}-cmk-alias",
-        name=f"alias/odoo-platform/{pulumi.get_stack()}/{placement}",
+        name=f"alias/odoo-platform/{estate_stack()}/{placement}",
         target_key_id=key.key_id,
         opts=pulumi.ResourceOptions(parent=owner),
     )
@@ -43,7 +44,7 @@ def store_secret(
     child = pulumi.ResourceOptions(parent=owner)
     stored = aws.secretsmanager.Secret(
         name,
-        name=f"odoo-platform/{pulumi.get_stack()}/{secret_name}",
+        name=f"odoo-platform/{estate_stack()}/{secret_name}",
         kms_key_id=key_ring.key_id,
         recovery_window_in_days=30,
         # Rotation is driven by the program (a new value at every scheduled `pulumi up`), not by a

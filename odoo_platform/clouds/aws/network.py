@@ -12,6 +12,8 @@ from odoo_platform.labels import cloud_tags
 VPC_CIDR = "10.50.0.0/16"
 NODE_SUBNETS = ("10.50.16.0/20", "10.50.32.0/20", "10.50.48.0/20")
 DATABASE_SUBNETS = ("10.50.8.0/24", "10.50.9.0/24", "10.50.10.0/24")
+DATABASE_CIDRS = DATABASE_SUBNETS
+CLUSTER_CIDRS = NODE_SUBNETS
 ZONES = ("a", "b", "c")
 
 
@@ -49,8 +51,8 @@ def create_foundation(name: str, owner: pulumi.Resource, estate: Estate) -> Foun
     )
     return Foundation(
         location=estate.region,
-        database_cidrs=DATABASE_SUBNETS,
-        cluster_cidrs=NODE_SUBNETS,
+        database_cidrs=DATABASE_CIDRS,
+        cluster_cidrs=CLUSTER_CIDRS,
         handles={"vpc": vpc, "node_subnets": nodes, "database_subnets": databases, "db_subnet_group": db_group,
                  "cache_subnet_group": cache_group},
     )

@@ -12,6 +12,7 @@ from odoo_platform.clouds.azure.network import private_endpoint
 from odoo_platform.clouds.base import BackupStore, Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import placement_tags
+from odoo_platform.sharding import estate_stack
 from odoo_platform.tiers import TierSpec
 
 POSTGRES_DATASOURCE = "Microsoft.DBforPostgreSQL/flexibleServers"
@@ -25,7 +26,7 @@ def weekly_full_backups(tier: TierSpec) -> str:
 
 def storage_account_name(placement: str) -> str:
     """Globally unique, 3-24 lowercase alphanumerics, stable for a stack and placement."""
-    digest = hashlib.sha256(f"{pulumi.get_project()}/{pulumi.get_stack()}/{placement}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{pulumi.get_project()}/{estate_stack()}/{placement}".encode()).hexdigest()
     return f"odoo{digest[:18]}"
 
 

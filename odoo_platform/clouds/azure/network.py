@@ -14,6 +14,8 @@ NODE_SUBNET = "10.40.16.0/20"
 POD_CIDR = "10.244.0.0/16"  # Azure CNI overlay
 DATABASE_SUBNET = "10.40.8.0/24"
 ENDPOINT_SUBNET = "10.40.9.0/24"
+DATABASE_CIDRS = (DATABASE_SUBNET, ENDPOINT_SUBNET)
+CLUSTER_CIDRS = (NODE_SUBNET, POD_CIDR)
 PRIVATE_ZONES = {
     "postgres": "privatelink.postgres.database.azure.com",
     "redis": "privatelink.redis.cache.windows.net",
@@ -76,8 +78,8 @@ def create_foundation(name: str, owner: pulumi.Resource, estate: Estate) -> Foun
         zones[role] = zone
     return Foundation(
         location=estate.region,
-        database_cidrs=(DATABASE_SUBNET, ENDPOINT_SUBNET),
-        cluster_cidrs=(NODE_SUBNET, POD_CIDR),
+        database_cidrs=DATABASE_CIDRS,
+        cluster_cidrs=CLUSTER_CIDRS,
         handles={"resource_group": group, "vnet": vnet, "subnets": {"nodes": nodes, "postgres": databases,
                                                                        "endpoints": endpoints}, "zones": zones},
     )
