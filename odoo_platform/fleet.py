@@ -65,9 +65,9 @@ def run_fleet(
     plan = waves(estate)
     for number, wave in enumerate(plan, start=1):
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            outcomes = list(pool.map(
-                lambda shard: _run_one(base_stack, shard, config, operation, open_stack, policy_packs, number), wave
-            ))
+            futures = [pool.submit(_run_one, base_stack, shard, config, operation, open_stack, policy_packs, number)
+                       for shard in wave]
+            outcomes = [future.result() for future in futures]
         for outcome in outcomes:
             result.results.append(outcome)
             on_result(outcome)
