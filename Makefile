@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 STACK ?= dev
 
-.PHONY: plan test setup clean
+.PHONY: plan test setup bench clean
 
 plan: $(STAMP)
 	$(PY) -m odoo_platform plan --stack $(STACK)
@@ -15,6 +15,11 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 setup: $(STAMP)
+
+# Benchmarks are not tests: they measure, in ratios against a bare-SDK baseline (bench/run.py).
+bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check '.[bench]'
+	$(PY) bench/run.py $(if $(TENANTS),--tenants $(TENANTS))
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

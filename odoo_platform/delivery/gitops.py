@@ -25,7 +25,7 @@ def secrets_provider(estate: Estate, stack: str) -> str:
         return estate.gitops.secrets_provider
     if estate.cloud is Cloud.AZURE:
         return f"azurekeyvault://kv-odoo-platform.vault.azure.net/keys/pulumi-{stack}"
-    return f"awskms:///alias/pulumi-{stack}"
+    return f"awskms://alias/pulumi-{stack}?region={estate.region}"
 
 
 def operator_objects(estate: Estate, stack: str, project: str) -> list[dict[str, Any]]:

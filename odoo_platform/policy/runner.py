@@ -13,6 +13,7 @@ import queue
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,10 @@ def _finding(pack: str, urn: str, diagnostic: Any) -> Finding:
 
 
 def run_packs(pack_dirs: list[Path], plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
-    return [finding for pack_dir in pack_dirs for finding in run_pack(pack_dir, plan, overrides)]
+    """Every pack over the plan; the packs run side by side, each in its own process, as under the CLI."""
+    with ThreadPoolExecutor(max_workers=len(pack_dirs) or 1) as pool:
+        results = list(pool.map(lambda pack_dir: run_pack(pack_dir, plan, overrides), pack_dirs))
+    return [finding for findings in results for finding in findings]
 
 
 def report(findings: list[Finding], plan: dict[str, Any], packs: list[str]) -> dict[str, Any]:
