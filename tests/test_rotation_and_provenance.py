@@ -117,3 +117,11 @@ def test_image_policy_config_errors_name_the_field():
         "approvedRegistries": ["ghcr.io/x", "docker.io/library", "docker.io/amazon", "docker.io/curlimages",
                                "registry.k8s.io", "mcr.microsoft.com"]}))
     assert allowed.signed_repositories == ["ghcr.io/x/odoo"]
+
+
+def test_a_dedicated_placements_secrets_are_tagged_to_its_tenant():
+    stored = {r["name"]: r["inputs"]["tags"] for r in plan_of("dedicated-prod")["resources"]
+              if r["type"] == "azure-native:keyvault:Secret"}
+    assert stored["postgres-dedicated-fidelis-admin-secret"]["tenant"] == "fidelis"
+    assert stored["postgres-dedicated-fidelis-admin-secret"]["placement"] == "dedicated-fidelis"
+    assert stored["postgres-dedicated-fidelis-fidelis-role-secret"]["tier"] == "1"

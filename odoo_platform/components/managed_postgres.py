@@ -10,7 +10,7 @@ import pulumi
 from odoo_platform.clouds import CloudAdapter, Foundation, KeyRing
 from odoo_platform.components.base import PlatformComponent
 from odoo_platform.config import Estate
-from odoo_platform.labels import cloud_tags
+from odoo_platform.labels import cloud_tags, placement_tags
 from odoo_platform.rotation import RotatedSecret, rotating_password
 from odoo_platform.topology import ServerPlan, TenantPlan
 
@@ -47,7 +47,8 @@ class ManagedPostgres(PlatformComponent):
                 self, f"{name}-{purpose}-password", tier.secret_rotation_days, length=32, special=special,
                 override_special="-_.~" if special else None, min_lower=2, min_upper=2, min_numeric=2,
             )
-            tags = cloud_tags(args.estate, tenant.tenant if tenant else None, tier=args.server.tier_number)
+            tags = (cloud_tags(args.estate, tenant.tenant) if tenant
+                    else placement_tags(args.estate, args.server.key, tier=args.server.tier_number))
             args.adapter.store_secret(f"{name}-{purpose}-secret", self, args.key_ring, f"{name}-{purpose}", secret,
                                       args.foundation, tags)
             return secret
