@@ -83,8 +83,7 @@ def _run_one(base_stack: str, shard: str, config: StackConfig, operation: str, o
     try:
         stack = open_stack(name)
         stack.set_all_config(_config_values(stack_config(config, base_stack, shard)))
-        run = getattr(stack, operation)
-        outcome = run(policy_packs=list(policy_packs), **({"expect_no_changes": False} if operation == "preview" else {}))
+        outcome = getattr(stack, operation)(policy_packs=list(policy_packs))
         return StackResult(stack=name, wave=wave, ok=True, summary=_summary(outcome))
     except Exception as exc:  # noqa: BLE001 - one stack's failure is reported and stops the fleet, never crashes it
         return StackResult(stack=name, wave=wave, ok=False, summary=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")

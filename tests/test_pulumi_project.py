@@ -26,3 +26,16 @@ def test_every_stack_file_is_under_the_stack_config_dir(project):
     for name in project.stack_names():
         document = yaml.safe_load(project.stack_file(name).read_text())
         assert all(key.startswith(("odoo-platform:", "azure-native:", "aws:", "kubernetes:")) for key in document["config"])
+
+
+def test_the_delivery_project_is_valid_and_shares_the_virtualenv():
+    schema = json.loads((CONTRACTS / "pulumi" / "project.json").read_text())
+    delivery = ROOT / "stacks" / "delivery"
+    document = yaml.safe_load((delivery / "Pulumi.yaml").read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert (delivery / document["runtime"]["options"]["virtualenv"]).resolve() == (ROOT / ".venv").resolve()
+    assert (delivery / document["main"] / "__main__.py").is_file()
+    for stack_file in delivery.glob("Pulumi.*.yaml"):
+        if stack_file.name != "Pulumi.yaml":
+            config = yaml.safe_load(stack_file.read_text())["config"]
+            assert all(key.startswith(("odoo-delivery:", "azuredevops:")) for key in config), stack_file.name

@@ -110,7 +110,8 @@ class CostReport:
             "tenants": tenants,
             "tiers": {tier: _money(total) for tier, total in sorted(tiers.items())},
             "sharedServices": {service: _money(total) for service, total in sorted(shared.items())},
-            "lines": [line.__dict__ | {"monthly": _money(line.monthly), "fullTimeMonthly": _money(line.full_time_monthly)}
+            "lines": [{"owner": line.owner, "service": line.service, "item": line.item, "quantity": line.quantity,
+                       "unit": line.unit, "monthly": _money(line.monthly), "fullTimeMonthly": _money(line.full_time_monthly)}
                       for line in self.lines],
         }
 
