@@ -50,7 +50,7 @@ from odoo_platform.config import Estate
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.releases import check_rings, load_ledger
 from odoo_platform.rotation import RotatedSecret
-from odoo_platform.sharding import FOUNDATION, Shard, shard_named
+from odoo_platform.sharding import FOUNDATION, check_shard
 from odoo_platform.stack_reader import read_estate
 from odoo_platform.topology import EstatePlan, TenantPlan, plan_estate
 
@@ -63,6 +63,8 @@ KUBECONFIG_OUTPUT = "kubeconfig"
 class TenantServices:
     """What one tenant's workloads use of the platform: built here, or read from the foundation stack."""
 
+    server: pulumi.Input[str]
+    """Key of the database server the tenant is placed on (the foundation decides: it sees every tenant)."""
     database_host: pulumi.Input[str]
     database_port: int
     database_password: RotatedSecret
@@ -86,7 +88,7 @@ def build_estate(estate: Estate) -> EstatePlan:
     plan = plan_estate(estate)
     platform = _build_platform(estate, plan)
     _build_tenants(estate, plan.tenants, platform)
-    _export_tenants(estate, plan.tenants)
+    _export_tenants(estate, plan.tenants, platform)
     return plan
 
 
@@ -95,7 +97,7 @@ def build_foundation(estate: Estate) -> EstatePlan:
     plan = plan_estate(estate)
     platform = _build_platform(estate, plan)
     pulumi.export(PLATFORM_OUTPUT, {
-        name: {"host": s.database_host, "port": s.database_port, "passwordRevision": s.database_password.revision,
+        name: {"server": s.server, "host": s.database_host, "passwordRevision": s.database_password.revision,
                "cache": {"host": s.cache.host, "port": s.cache.port, "revision": s.cache.revision} if s.cache else None}
         for name, s in platform.services.items()
     })
@@ -108,13 +110,14 @@ def build_foundation(estate: Estate) -> EstatePlan:
     return plan
 
 
-def build_shard(estate: Estate, shard: Shard) -> EstatePlan:
+def build_shard(estate: Estate) -> EstatePlan:
     """One shard stack: its tenants' workloads, on the platform its foundation stack exports."""
     if not estate.foundation_stack:
         raise EstateConfigError("foundationStack: is required on a shard stack (set it to the foundation stack's name)")
+    check_shard(estate)
     plan = plan_estate(estate)
     adapter = adapter_for(estate.cloud)
-    members = tuple(t for t in plan.tenants if t.name in shard.tenants)
+    members = plan.tenants
     foundation = pulumi.StackReference(
         f"{pulumi.get_organization()}/{pulumi.get_project()}/{estate.foundation_stack}"
     )
@@ -137,6 +140,7 @@ def build_shard(estate: Estate, shard: Shard) -> EstatePlan:
                 revision=mine.apply(lambda m: m["cache"]["revision"]),
             )
         return TenantServices(
+            server=mine.apply(lambda m: m["server"]),
             database_host=mine.apply(lambda m: m["host"]),
             database_port=adapter.postgres_port,
             database_password=RotatedSecret(
@@ -152,7 +156,7 @@ def build_shard(estate: Estate, shard: Shard) -> EstatePlan:
     platform = Platform(services={t.name: services(t) for t in members}, database_cidrs=adapter.database_cidrs,
                         rwx_storage_class=adapter.rwx_storage_class, on_cluster=on_cluster)
     _build_tenants(estate, members, platform)
-    _export_tenants(estate, members)
+    _export_tenants(estate, members, platform)
     return plan
 
 
@@ -208,7 +212,7 @@ def _build_platform(estate: Estate, plan: EstatePlan) -> Platform:
     def services(tenant: TenantPlan) -> TenantServices:
         database, cache = servers[tenant.server_key], caches.get(tenant.server_key)
         return TenantServices(
-            database_host=database.host, database_port=database.port,
+            server=tenant.server_key, database_host=database.host, database_port=database.port,
             database_password=database.tenant_passwords[tenant.name],
             database_ready=database_operations.bootstraps[tenant.server_key],
             cache=ManagedCache(host=cache.host, port=cache.port, password=cache.password, revision=cache.revision)
@@ -260,7 +264,7 @@ def _build_tenants(estate: Estate, tenants: tuple[TenantPlan, ...], platform: Pl
         )
 
 
-def _export_tenants(estate: Estate, tenants: tuple[TenantPlan, ...]) -> None:
+def _export_tenants(estate: Estate, tenants: tuple[TenantPlan, ...], platform: Platform) -> None:
     pulumi.export(
         "tenants",
         {
@@ -270,7 +274,7 @@ def _export_tenants(estate: Estate, tenants: tuple[TenantPlan, ...]) -> None:
                 "tier": t.tenant.tier,
                 "isolation": t.isolation.value,
                 "ring": t.tenant.ring,
-                "postgresServer": t.server_key,
+                "postgresServer": platform.services[t.name].server,
                 "image": estate.image_for(t.tenant),
                 "rpoMinutes": t.tier.rpo_minutes,
                 "rtoMinutes": t.tier.rto_minutes,
@@ -306,6 +310,6 @@ def main(ledger: Path) -> None:
     if estate.shard == FOUNDATION:
         build_foundation(estate)
     elif estate.shard:
-        build_shard(estate, shard_named(estate, estate.shard))
+        build_shard(estate)
     else:
         build_estate(estate)

@@ -49,6 +49,18 @@ def shard_named(estate: Estate, name: str) -> Shard:
     raise EstateConfigError(f"shard: {name!r} is not a shard of this estate (use one of {known})")
 
 
+def check_shard(estate: Estate) -> None:
+    """A shard stack's config lists exactly its tenants, all of the shard's ring."""
+    ring = estate.shard.rsplit("-", 1)[0]
+    if ring not in estate.ring_order or not estate.shard.rsplit("-", 1)[-1].isdigit():
+        raise EstateConfigError(f"shard: {estate.shard!r} is not a shard name (use {FOUNDATION} or <ring>-<n>, e.g. "
+                                f"{estate.ring_order[0]}-1)")
+    for index, tenant in enumerate(estate.tenants):
+        if tenant.ring != ring:
+            raise EstateConfigError(f"tenants[{index}].ring: {tenant.ring!r} does not belong in shard {estate.shard!r} "
+                                    "(let odoo-platform fleet write shard configs)")
+
+
 def waves(estate: Estate) -> list[list[str]]:
     """The order a fleet run takes: the foundation alone, then each ring's shards together."""
     by_ring: dict[str, list[str]] = {}

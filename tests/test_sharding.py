@@ -80,10 +80,23 @@ def test_the_merged_sharded_plan_equals_the_single_stack_plan():
 
 
 def test_shard_stack_config_errors_are_one_line(plan_for):
-    with pytest.raises(EstateConfigError, match=r"^shard: 'early-9' is not a shard of this estate \(use one of foundation, "):
-        plan_for(_estate(4, shard="early-9"))
     with pytest.raises(EstateConfigError, match=r"^foundationStack: is required on a shard stack"):
         plan_for(_estate(4, shard="early-1"))
+    with pytest.raises(EstateConfigError, match=r"^shard: 'nightly-1' is not a shard name \(use foundation or <ring>-<n>"):
+        plan_for(_estate(4, shard="nightly-1", foundationStack="big-foundation"))
+    with pytest.raises(EstateConfigError, match=r"^tenants\[0\]\.ring: 'canary' does not belong in shard 'early-1'"):
+        plan_for(_estate(4, shard="early-1", foundationStack="big-foundation"))
+
+
+def test_a_shard_stack_config_lists_only_its_own_tenants():
+    from odoo_platform.offline.sharded import stack_config
+
+    config = _config(_estate(11))
+    shard = stack_config(config, "prod", "broad-2")
+    assert [t["name"] for t in json.loads(shard.values["odoo-platform:tenants"])] == ["t04", "t07"]
+    assert shard.values["odoo-platform:foundationStack"] == "prod-foundation"
+    foundation = stack_config(config, "prod", "foundation")
+    assert foundation.values["odoo-platform:tenants"] == config.values["odoo-platform:tenants"]
 
 
 class FakeStack:

@@ -8,6 +8,7 @@ through their StackReference.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ from typing import Any
 
 from odoo_platform.offline.engine import ORGANIZATION
 from odoo_platform.offline.stackfiles import StackConfig, load_project
-from odoo_platform.sharding import FOUNDATION, shards_of
+from odoo_platform.sharding import FOUNDATION, shard_named, shards_of
 from odoo_platform.stack_reader import estate_from_config
 
 SHARD_KEY = "odoo-platform:shard"
+TENANTS_KEY = "odoo-platform:tenants"
 FOUNDATION_KEY = "odoo-platform:foundationStack"
 ENGINE_TYPES = ("pulumi:pulumi:StackReference",)
 """Resources that only exist because the estate is split; the merged plan leaves them out."""
@@ -34,10 +36,17 @@ class ShardedPlan:
 
 
 def stack_config(config: StackConfig, stack: str, shard: str) -> StackConfig:
-    """The config `odoo-platform fleet` gives a foundation or shard stack of `stack`."""
+    """The config `odoo-platform fleet` gives a foundation or shard stack of `stack`.
+
+    A shard's config lists only its own tenants: Pulumi hands a stack's whole config to
+    policy packs in one environment variable, which Linux limits to 128 KiB.
+    """
     values = dict(config.values) | {SHARD_KEY: shard}
     if shard != FOUNDATION:
         values[FOUNDATION_KEY] = f"{stack}-{FOUNDATION}"
+        members = set(shard_named(estate_from_config(config.values), shard).tenants)
+        tenants = json.loads(config.values[TENANTS_KEY])
+        values[TENANTS_KEY] = json.dumps([t for t in tenants if t["name"] in members])
     return StackConfig(values=values, secret_keys=list(config.secret_keys))
 
 

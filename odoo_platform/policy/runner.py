@@ -47,8 +47,19 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return message
 
 
+ENVIRONMENT_STRING_LIMIT = 128 * 1024
+"""Linux's MAX_ARG_STRLEN: no single environment entry of a new process may be longer."""
+
+
 def _pulumi_config(plan: dict[str, Any]) -> str:
-    return json.dumps({key: value if isinstance(value, str) else json.dumps(value) for key, value in plan["config"].items()})
+    config = json.dumps({key: value if isinstance(value, str) else json.dumps(value) for key, value in plan["config"].items()})
+    if len("PULUMI_CONFIG=") + len(config.encode()) >= ENVIRONMENT_STRING_LIMIT:
+        # The Pulumi CLI hands a stack's config to policy packs the same way and fails the same way.
+        raise ToolFailure(
+            f"the stack config is {len(config) // 1024} KiB: policy packs receive it in one environment variable, "
+            f"which Linux limits to 128 KiB (shard the estate: sharding.maxTenantsPerShard, odoo-platform plan --sharded)"
+        )
+    return config
 
 
 class _PackProcess:
@@ -116,7 +127,14 @@ def enforcement_levels(policies: Any, overrides: dict[str, Any]) -> dict[str, in
     return levels
 
 
-def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
+def encode_properties(plan: dict[str, Any]) -> dict[str, struct_pb2.Struct]:
+    """Each resource's properties as the engine sends them; encoded once for every pack and request."""
+    return {r["urn"]: _struct(r["inputs"]) for r in plan["resources"]}
+
+
+def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | None = None,
+             properties: dict[str, struct_pb2.Struct] | None = None) -> list[Finding]:
+    properties = properties if properties is not None else encode_properties(plan)
     pack = _PackProcess(pack_dir, plan)
     try:
         options = [("grpc.max_receive_message_length", MESSAGE_LIMIT), ("grpc.max_send_message_length", MESSAGE_LIMIT)]
@@ -133,8 +151,6 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
                 timeout=30,
             )
             custom = [r for r in plan["resources"] if not r["component"]]
-            # Encoded once: Analyze and AnalyzeStack send the same properties.
-            properties = {r["urn"]: _struct(r["inputs"]) for r in plan["resources"]}
             diagnostics: list[tuple[str, Any]] = []
             futures = [
                 (r["urn"], stub.Analyze.future(
@@ -183,8 +199,9 @@ def _finding(pack: str, urn: str, diagnostic: Any) -> Finding:
 
 def run_packs(pack_dirs: list[Path], plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
     """Every pack over the plan; the packs run side by side, each in its own process, as under the CLI."""
+    properties = encode_properties(plan)
     with ThreadPoolExecutor(max_workers=len(pack_dirs) or 1) as pool:
-        results = list(pool.map(lambda pack_dir: run_pack(pack_dir, plan, overrides), pack_dirs))
+        results = list(pool.map(lambda pack_dir: run_pack(pack_dir, plan, overrides, properties), pack_dirs))
     return [finding for findings in results for finding in findings]
 
 
