@@ -31,11 +31,12 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from odoo_platform.errors import ToolFailure  # noqa: E402
 from odoo_platform.offline.engine import run_program  # noqa: E402
 from odoo_platform.offline.plan import build_plan  # noqa: E402
 from odoo_platform.offline.sharded import plan_sharded  # noqa: E402
 from odoo_platform.offline.stackfiles import Project, StackConfig, load_project  # noqa: E402
-from odoo_platform.policy.runner import ENVIRONMENT_STRING_LIMIT, run_packs  # noqa: E402
+from odoo_platform.policy.runner import pulumi_config, run_packs  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 RINGS = ("canary", "early", "broad")
@@ -91,8 +92,11 @@ def _within_environment_limit(plan: dict[str, Any]) -> tuple[dict[str, Any], boo
     The rules do not read the tenant list, so past the limit the packs get the first ten
     tenants of it, and the result says so.
     """
-    if len(json.dumps(plan["config"])) < ENVIRONMENT_STRING_LIMIT - 4096:
+    try:
+        pulumi_config(plan)
         return plan, False
+    except ToolFailure:
+        pass
     config = dict(plan["config"]) | {"odoo-platform:tenants": plan["config"]["odoo-platform:tenants"][:10]}
     return plan | {"config": config}, True
 

@@ -118,3 +118,15 @@ def test_unknown_pack_and_bad_plan_exit_2(tmp_path, capsys):
     assert "is not a policy pack (known packs: encryption, governance, resilience, segregation)" in capsys.readouterr().err
     (tmp_path / "junk.json").write_text("[]")
     assert main(["policy", "--plan", str(tmp_path / "junk.json")]) == 2
+
+
+def test_a_config_too_large_for_the_packs_environment_is_named():
+    from odoo_platform.errors import ToolFailure
+    from odoo_platform.policy.runner import pulumi_config
+
+    plan = {"config": {"odoo-platform:tenants": [{"name": f"t{i:04d}", "hostname": f"t{i:04d}.erp.example.com"}
+                                                  for i in range(3000)]}}
+    with pytest.raises(ToolFailure, match=r"^the stack config is \d+ KiB: policy packs receive it in one environment"):
+        pulumi_config(plan)
+    assert json.loads(pulumi_config({"config": {"odoo-platform:environment": "prod"}})) == {
+        "odoo-platform:environment": "prod"}

@@ -51,13 +51,15 @@ ENVIRONMENT_STRING_LIMIT = 128 * 1024
 """Linux's MAX_ARG_STRLEN: no single environment entry of a new process may be longer."""
 
 
-def _pulumi_config(plan: dict[str, Any]) -> str:
+def pulumi_config(plan: dict[str, Any]) -> str:
+    """The stack's config as the CLI hands it to a pack: `PULUMI_CONFIG`, "ns:key" -> text."""
     config = json.dumps({key: value if isinstance(value, str) else json.dumps(value) for key, value in plan["config"].items()})
     if len("PULUMI_CONFIG=") + len(config.encode()) >= ENVIRONMENT_STRING_LIMIT:
         # The Pulumi CLI hands a stack's config to policy packs the same way and fails the same way.
         raise ToolFailure(
             f"the stack config is {len(config) // 1024} KiB: policy packs receive it in one environment variable, "
-            f"which Linux limits to 128 KiB (shard the estate: sharding.maxTenantsPerShard, odoo-platform plan --sharded)"
+            "which Linux limits to 128 KiB (keep each stack under it: shard stacks list only their own tenants, "
+            "and past about 900 tenants split the estate into several estates)"
         )
     return config
 
@@ -69,7 +71,7 @@ class _PackProcess:
             "PULUMI_STACK": plan["stack"],
             "PULUMI_ORGANIZATION": "organization",
             "PULUMI_DRY_RUN": "true",
-            "PULUMI_CONFIG": _pulumi_config(plan),
+            "PULUMI_CONFIG": pulumi_config(plan),
             "PYTHONUNBUFFERED": "1",
         }
         pack_dir = pack_dir.resolve()
@@ -127,14 +129,10 @@ def enforcement_levels(policies: Any, overrides: dict[str, Any]) -> dict[str, in
     return levels
 
 
-def encode_properties(plan: dict[str, Any]) -> dict[str, struct_pb2.Struct]:
-    """Each resource's properties as the engine sends them; encoded once for every pack and request."""
-    return {r["urn"]: _struct(r["inputs"]) for r in plan["resources"]}
-
-
-def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | None = None,
-             properties: dict[str, struct_pb2.Struct] | None = None) -> list[Finding]:
-    properties = properties if properties is not None else encode_properties(plan)
+def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
+    # Encoded once per pack, for Analyze and AnalyzeStack alike. Not shared between packs: they
+    # run in parallel threads, and protobuf messages are not safe to serialize concurrently.
+    properties = {r["urn"]: _struct(r["inputs"]) for r in plan["resources"]}
     pack = _PackProcess(pack_dir, plan)
     try:
         options = [("grpc.max_receive_message_length", MESSAGE_LIMIT), ("grpc.max_send_message_length", MESSAGE_LIMIT)]
@@ -199,9 +197,8 @@ def _finding(pack: str, urn: str, diagnostic: Any) -> Finding:
 
 def run_packs(pack_dirs: list[Path], plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
     """Every pack over the plan; the packs run side by side, each in its own process, as under the CLI."""
-    properties = encode_properties(plan)
     with ThreadPoolExecutor(max_workers=len(pack_dirs) or 1) as pool:
-        results = list(pool.map(lambda pack_dir: run_pack(pack_dir, plan, overrides, properties), pack_dirs))
+        results = list(pool.map(lambda pack_dir: run_pack(pack_dir, plan, overrides), pack_dirs))
     return [finding for findings in results for finding in findings]
 
 
