@@ -26,6 +26,9 @@ from odoo_platform.errors import ToolFailure
 
 START_TIMEOUT_S = 60
 MESSAGE_LIMIT = 400 * 1024 * 1024
+ANALYZE_WINDOW = 256
+REQUEST_SECONDS = 120
+STACK_SECONDS_PER_RESOURCE = 0.05
 LEVELS = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "mandatory"}
 LEVEL_CODES = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
 
@@ -150,18 +153,21 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
             )
             custom = [r for r in plan["resources"] if not r["component"]]
             diagnostics: list[tuple[str, Any]] = []
-            futures = [
-                (r["urn"], stub.Analyze.future(
-                    analyzer_pb2.AnalyzeRequest(
-                        type=r["type"], urn=r["urn"], name=r["name"], properties=properties[r["urn"]],
-                        options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
-                    ),
-                    timeout=120,
-                ))
-                for r in custom
-            ]
-            for urn, future in futures:
-                diagnostics.extend((urn, d) for d in future.result().diagnostics)
+            # A window of requests in flight: each request's deadline then measures the pack's work on
+            # that resource, not the queue of every resource before it.
+            for start in range(0, len(custom), ANALYZE_WINDOW):
+                futures = [
+                    (r["urn"], stub.Analyze.future(
+                        analyzer_pb2.AnalyzeRequest(
+                            type=r["type"], urn=r["urn"], name=r["name"], properties=properties[r["urn"]],
+                            options=analyzer_pb2.AnalyzerResourceOptions(protect=r["protect"]),
+                        ),
+                        timeout=REQUEST_SECONDS,
+                    ))
+                    for r in custom[start:start + ANALYZE_WINDOW]
+                ]
+                for urn, future in futures:
+                    diagnostics.extend((urn, d) for d in future.result().diagnostics)
             stack = stub.AnalyzeStack(
                 analyzer_pb2.AnalyzeStackRequest(
                     resources=[
@@ -175,7 +181,8 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
                         for r in plan["resources"]
                     ]
                 ),
-                timeout=120,
+                # The pack deserializes every resource once per stack rule.
+                timeout=REQUEST_SECONDS + STACK_SECONDS_PER_RESOURCE * len(plan["resources"]),
             )
             diagnostics.extend(("", d) for d in stack.diagnostics)
     except grpc.RpcError as exc:
