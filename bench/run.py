@@ -104,8 +104,8 @@ def _within_environment_limit(plan: dict[str, Any]) -> tuple[dict[str, Any], boo
 def _baseline(plan_path: str) -> dict[str, Any]:
     project = Project(root=ROOT, name="odoo-platform", main=ROOT / "bench" / "baseline_program.py",
                       stack_config_dir=ROOT / "stacks")
-    _warm_baseline(project, json.loads(Path(plan_path).read_text()))
     plan = json.loads(Path(plan_path).read_text())
+    _warm_baseline(project, plan)
     registrations = Path(tempfile.mkdtemp()) / "registrations.json"
     registrations.write_text(json.dumps([{k: r[k] for k in ("type", "name", "inputs", "component")}
                                          for r in plan["resources"]]))

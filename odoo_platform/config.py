@@ -466,10 +466,11 @@ def parse_estate(raw: dict[str, object]) -> Estate:
     try:
         return Estate.model_validate(raw)
     except ValidationError as exc:
-        raise EstateConfigError(_one_line(exc)) from None
+        raise EstateConfigError(one_line(exc)) from None
 
 
-def _one_line(exc: ValidationError) -> str:
+def one_line(exc: ValidationError, namespace: str = CONFIG_NAMESPACE) -> str:
+    """A validation error as one line naming the field and the fix (`namespace`: the stack file's keys)."""
     errors = exc.errors()
     first = errors[0]
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
@@ -479,7 +480,7 @@ def _one_line(exc: ValidationError) -> str:
     path = _format_path(first["loc"])
     kind = first["type"]
     if kind == "missing":
-        return f"{path or 'config'}: is required (add {CONFIG_NAMESPACE}:{first['loc'][0]} to the stack file){more}"
+        return f"{path or 'config'}: is required (add {namespace}:{first['loc'][0]} to the stack file){more}"
     if kind == "extra_forbidden":
         return f"{path}: is not a known setting (remove it or check its spelling against the README){more}"
     message = str(cause) if cause is not None else first["msg"]

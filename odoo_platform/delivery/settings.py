@@ -5,13 +5,12 @@ Keys live in the `odoo-delivery:` namespace of `stacks/delivery/Pulumi.<stack>.y
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from odoo_platform.config import Cloud, Environment, FieldError
+from odoo_platform.config import Cloud, Environment, FieldError, one_line
 from odoo_platform.errors import EstateConfigError
 
 CONFIG_NAMESPACE = "odoo-delivery"
@@ -97,11 +96,4 @@ def parse_delivery(raw: dict[str, object]) -> Delivery:
     try:
         return Delivery.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = re.sub(r"\.(\d+)", r"[\1]", ".".join(str(part) for part in first["loc"]))
-        cause = first.get("ctx", {}).get("error")
-        if isinstance(cause, FieldError):
-            path = cause.path
-        message = str(cause) if cause else first["msg"][0].lower() + first["msg"][1:]
-        hint = " (add it to the stack file)" if first["type"] == "missing" else ""
-        raise EstateConfigError(f"{CONFIG_NAMESPACE}:{path or 'config'}: {message}{hint}") from None
+        raise EstateConfigError(f"{CONFIG_NAMESPACE}:{one_line(exc, CONFIG_NAMESPACE)}") from None
