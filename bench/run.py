@@ -31,12 +31,15 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from odoo_platform.config import parse_estate  # noqa: E402
 from odoo_platform.errors import ToolFailure  # noqa: E402
 from odoo_platform.offline.engine import run_program  # noqa: E402
 from odoo_platform.offline.plan import build_plan  # noqa: E402
 from odoo_platform.offline.sharded import plan_sharded  # noqa: E402
 from odoo_platform.offline.stackfiles import Project, StackConfig, load_project  # noqa: E402
 from odoo_platform.policy.runner import pulumi_config, run_packs  # noqa: E402
+from odoo_platform.sharding import first_fit_shards  # noqa: E402
+from odoo_platform.topology import first_fit_servers  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 RINGS = ("canary", "early", "broad")
@@ -59,6 +62,13 @@ def estate_config(tenants: int) -> StackConfig:
         "sharding": {"maxTenantsPerShard": TENANTS_PER_SHARD},
         "tenants": members,
     }
+    # Tenants name their server and shard, as a team's stack file does (placements are never recomputed).
+    model = parse_estate(document)
+    servers, shards = first_fit_servers(model), first_fit_shards(model)
+    for member in members:
+        member["shard"] = shards[member["name"]]
+        if member["name"] in servers:
+            member["server"] = servers[member["name"]]
     return StackConfig(values={f"odoo-platform:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in document.items()})
 
 

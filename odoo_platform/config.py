@@ -19,6 +19,7 @@ from odoo_platform.tiers import DEFAULT_TIER_CATALOGUE, TierSpec
 
 CONFIG_NAMESPACE = "odoo-platform"
 
+SHARED_SERVER = re.compile(r"^shared(-([2-9]|[1-9][0-9]+))?$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 FQDN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DIGEST_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
@@ -72,6 +73,21 @@ class Tenant(_Model):
     )
     ring: str = Field(default="broad", description="Release ring the tenant belongs to.")
     cost_centre: Optional[str] = Field(default=None, description="Cost centre charged for this tenant.")
+    server: Optional[str] = Field(
+        default=None,
+        description="Shared PostgreSQL server of a shared tenant: shared (the default), shared-2, shared-3, ... "
+        "Only this entry moves the tenant: placements never follow other tenants' edits.",
+    )
+    shard: Optional[int] = Field(
+        default=None, ge=1, description="Shard stack number within the tenant's ring in a sharded estate (default 1)."
+    )
+
+    @field_validator("server")
+    @classmethod
+    def _shared_server(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not SHARED_SERVER.match(value):
+            raise ValueError(f"{value!r} is not a shared server (use shared, shared-2, shared-3, ...)")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -382,6 +398,11 @@ class Estate(_Model):
                 raise FieldError(
                     f"tenants[{index}].isolation",
                     "is required in a hybrid estate (set it to 'shared' or 'dedicated')",
+                )
+            if tenant.server is not None and self.isolation_of(tenant) is Isolation.DEDICATED:
+                raise FieldError(
+                    f"tenants[{index}].server",
+                    f"{tenant.server!r} is for shared tenants; a dedicated tenant has its own server (remove server)",
                 )
         return self
 

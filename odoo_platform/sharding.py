@@ -27,18 +27,48 @@ class Shard:
 
 
 def shards_of(estate: Estate) -> list[Shard]:
-    """Shards in ring order; within a ring, tenants fill shards in config order.
+    """Shards in ring order: `<ring>-<n>`, where n is the tenant's own `shard` (default 1).
 
-    Config order (not name order) keeps a tenant in its shard when tenants are appended: a
-    tenant moving between stacks would be deleted from one and created in the other.
+    Membership comes from each tenant's entry alone, never from its position: a tenant that
+    moved between shard stacks would be deleted from one stack (its namespace and filestore
+    volume with it) and created empty in the other. A shard over the size limit is an error
+    naming the entry to change.
     """
     size = estate.sharding.max_tenants_per_shard
-    shards = []
-    for ring in estate.ring_order:
-        members = [t.name for t in estate.tenants if t.ring == ring]
-        for start in range(0, len(members), size):
-            shards.append(Shard(f"{ring}-{start // size + 1}", ring, tuple(members[start:start + size])))
-    return shards
+    members: dict[tuple[str, int], list[str]] = {}
+    for tenant in estate.tenants:
+        members.setdefault((tenant.ring, tenant.shard or 1), []).append(tenant.name)
+    for (ring, number), names in members.items():
+        if len(names) > size:
+            index = next(i for i, t in enumerate(estate.tenants) if t.name == names[-1])
+            free = next(n for n in range(1, len(estate.tenants) + 2) if len(members.get((ring, n), ())) < size)
+            raise EstateConfigError(
+                f"tenants[{index}].shard: shard {ring}-{number} holds {len(names)} tenants, more than "
+                f"sharding.maxTenantsPerShard {size} (set shard: {free} on {names[-1]!r}, the last listed, "
+                f"or raise sharding.maxTenantsPerShard; moving an existing tenant between shard stacks recreates "
+                f"its namespace, so use `pulumi state move` for it)")
+    order = {ring: position for position, ring in enumerate(estate.ring_order)}
+    return [Shard(f"{ring}-{number}", ring, tuple(names))
+            for (ring, number), names in sorted(members.items(), key=lambda item: (order[item[0][0]], item[0][1]))]
+
+
+def first_fit_shards(estate: Estate) -> dict[str, int]:
+    """A shard number for every tenant whose entry names none: the first of its ring with room.
+
+    For writing new estates (benchmarks, tests): the program never applies it.
+    """
+    size = estate.sharding.max_tenants_per_shard
+    counts: dict[tuple[str, int], int] = {}
+    for tenant in estate.tenants:
+        if tenant.shard is not None:
+            counts[(tenant.ring, tenant.shard)] = counts.get((tenant.ring, tenant.shard), 0) + 1
+    chosen = {}
+    for tenant in estate.tenants:
+        if tenant.shard is None:
+            number = next(n for n in range(1, len(estate.tenants) + 2) if counts.get((tenant.ring, n), 0) < size)
+            counts[(tenant.ring, number)] = counts.get((tenant.ring, number), 0) + 1
+            chosen[tenant.name] = number
+    return chosen
 
 
 def shard_named(estate: Estate, name: str) -> Shard:

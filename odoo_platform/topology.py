@@ -6,7 +6,7 @@ sizing and the connection budget are tested without Pulumi and can never drift a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from odoo_platform.config import Environment, Estate, EstateConfigError, Isolation, Tenant
 from odoo_platform.sizing import OdooSizing, SizingError, server_vcores, size_odoo
@@ -70,11 +70,11 @@ class EstatePlan:
 
 
 def plan_estate(estate: Estate) -> EstatePlan:
-    tenants = _pool_shared_tenants(estate, [_plan_tenant(estate, index, t) for index, t in enumerate(estate.tenants)])
+    tenants = tuple(_plan_tenant(estate, index, t) for index, t in enumerate(estate.tenants))
     groups: dict[str, list[TenantPlan]] = {}
     for plan in tenants:
         groups.setdefault(plan.server_key, []).append(plan)
-    servers = tuple(_plan_server(estate, key, members) for key, members in groups.items())
+    servers = tuple(_plan_server(estate, key, members, groups) for key, members in groups.items())
     return EstatePlan(estate=estate, tenants=tenants, servers=servers)
 
 
@@ -82,27 +82,46 @@ def shared_server_key(number: int) -> str:
     return SHARED if number == 1 else f"{SHARED}-{number}"
 
 
-def _pool_shared_tenants(estate: Estate, tenants: list[TenantPlan]) -> tuple[TenantPlan, ...]:
-    """Shared tenants fill shared servers in config order, a new server when the connection budget is full.
+def server_of(estate: Estate, tenant: Tenant) -> str:
+    """A tenant's database server, from its own entry alone.
 
-    First fit in config order keeps placements stable as tenants are appended: a new tenant
-    never moves an existing one to another server (that would be a database move).
+    Placement is never computed from the other tenants: an edit to one tenant, reordering the
+    list or removing a tenant must not move anybody else's database (a move is a new, empty
+    database on another server). A shared tenant lives on `shared` unless its entry names
+    another shared server; a full server is an error that says which entry to change.
     """
+    if estate.isolation_of(tenant) is Isolation.DEDICATED:
+        return f"{DEDICATED_PREFIX}{tenant.name}"
+    return tenant.server or SHARED
+
+
+def room_for(estate: Estate, peak: int, loads: dict[str, int]) -> str:
+    """The first shared server (existing, else the next new one) with room for `peak` connections."""
     budget = estate.postgres.max_connections - estate.postgres.reserved_connections
-    used: list[int] = []
-    placed = []
-    for plan in tenants:
-        if plan.server_key != SHARED:
-            placed.append(plan)
-            continue
-        peak = plan.sizing.peak_connections
-        number = next((i + 1 for i, load in enumerate(used) if load + peak <= budget), None)
-        if number is None:
-            used.append(0)
-            number = len(used)
-        used[number - 1] += peak
-        placed.append(replace(plan, server_key=shared_server_key(number)))
-    return tuple(placed)
+    number = 1
+    while shared_server_key(number) in loads and loads[shared_server_key(number)] + peak > budget:
+        number += 1
+    return shared_server_key(number)
+
+def first_fit_servers(estate: Estate) -> dict[str, str]:
+    """A server for every shared tenant whose entry names none, first fit around the pinned ones.
+
+    For writing new estates (benchmarks, tests, a team's first stack file): the program never
+    applies it, because recomputing it on every plan would move tenants when others change.
+    """
+    loads: dict[str, int] = {}
+    unpinned = []
+    for index, tenant in enumerate(estate.tenants):
+        plan = _plan_tenant(estate, index, tenant)
+        if plan.isolation is Isolation.SHARED and tenant.server is None:
+            unpinned.append(plan)
+        else:
+            loads[plan.server_key] = loads.get(plan.server_key, 0) + plan.sizing.peak_connections
+    chosen = {}
+    for plan in unpinned:
+        chosen[plan.name] = room_for(estate, plan.sizing.peak_connections, loads)
+        loads[chosen[plan.name]] = loads.get(chosen[plan.name], 0) + plan.sizing.peak_connections
+    return chosen
 
 
 def _plan_tenant(estate: Estate, index: int, tenant: Tenant) -> TenantPlan:
@@ -118,14 +137,14 @@ def _plan_tenant(estate: Estate, index: int, tenant: Tenant) -> TenantPlan:
         tenant=tenant,
         tier=tier,
         isolation=isolation,
-        server_key=f"dedicated-{tenant.name}" if isolation is Isolation.DEDICATED else SHARED,
+        server_key=server_of(estate, tenant),
         sizing=sizing,
         database=tenant.name.replace("-", "_"),
         role=f"odoo_{tenant.name.replace('-', '_')}",
     )
 
 
-def _plan_server(estate: Estate, key: str, members: list[TenantPlan]) -> ServerPlan:
+def _plan_server(estate: Estate, key: str, members: list[TenantPlan], groups: dict[str, list[TenantPlan]]) -> ServerPlan:
     strictest = min(members, key=lambda m: m.tenant.tier)
     tier = strictest.tier
     production = estate.environment is Environment.PROD
@@ -133,12 +152,7 @@ def _plan_server(estate: Estate, key: str, members: list[TenantPlan]) -> ServerP
     peak = sum(m.sizing.peak_connections for m in members)
     budget = pg.max_connections - pg.reserved_connections
     if peak > budget:
-        raise EstateConfigError(
-            f"postgres.maxConnections: the {len(members)} tenant(s) on server {key!r} need up to {peak} connections "
-            f"at full scale but maxConnections {pg.max_connections} minus reservedConnections {pg.reserved_connections} "
-            f"leaves {budget} (raise odoo-platform:postgres.maxConnections to at least {peak + pg.reserved_connections}, "
-            f"lower webReplicasMax of the tier, or make a large tenant dedicated)"
-        )
+        raise EstateConfigError(_over_budget(estate, key, members, groups, peak, budget))
     return ServerPlan(
         key=key,
         tenants=tuple(m.name for m in members),
@@ -154,3 +168,27 @@ def _plan_server(estate: Estate, key: str, members: list[TenantPlan]) -> ServerP
         storage_gb=pg.storage_gb,
         version=pg.version,
     )
+
+
+def _over_budget(estate: Estate, key: str, members: list[TenantPlan], groups: dict[str, list[TenantPlan]], peak: int,
+                 budget: int) -> str:
+    """What to change when a server's tenants need more connections than it has: never a silent move."""
+    pg = estate.postgres
+    raise_it = f"raise odoo-platform:postgres.maxConnections to at least {peak + pg.reserved_connections}"
+    alone = next((m for m in members if m.sizing.peak_connections > budget), None)
+    if alone is not None or key.startswith(DEDICATED_PREFIX):
+        tenant = alone or members[0]
+        need = tenant.sizing.peak_connections
+        return (f"tenants[{estate.tenants.index(tenant.tenant)}].users: tenant {tenant.name!r} alone needs up to {need} "
+                f"connections at full scale but maxConnections {pg.max_connections} minus reservedConnections "
+                f"{pg.reserved_connections} leaves {budget} (raise odoo-platform:postgres.maxConnections to at least "
+                f"{need + pg.reserved_connections}, or lower webReplicasMax of tier {tenant.tenant.tier})")
+    index = estate.tenants.index(members[-1].tenant)
+    loads = {k: sum(m.sizing.peak_connections for m in group) for k, group in groups.items()}
+    loads[key] = budget + 1  # the full server is not a destination
+    target = room_for(estate, members[-1].sizing.peak_connections, loads)
+    return (f"tenants[{index}].server: the {len(members)} tenants on shared server {key!r} need up to {peak} connections at "
+            f"full scale but maxConnections {pg.max_connections} minus reservedConnections {pg.reserved_connections} "
+            f"leaves {budget} ({raise_it}, or put a tenant that has no database yet on another server, e.g. "
+            f"server: {target} on {members[-1].name!r}, the last listed; an existing tenant's new server starts with an "
+            f"empty database, so migrate its data first)")

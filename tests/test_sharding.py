@@ -16,7 +16,7 @@ from odoo_platform.offline.engine import run_program
 from odoo_platform.offline.plan import build_plan
 from odoo_platform.offline.sharded import plan_sharded
 from odoo_platform.offline.stackfiles import StackConfig, load_project
-from odoo_platform.sharding import shards_of, waves
+from odoo_platform.sharding import first_fit_shards, shards_of, waves
 from tests.conftest import DIGEST, ROOT, estate
 
 RINGS = ("canary", "early", "broad")
@@ -29,7 +29,11 @@ def _tenants(count: int) -> list[dict]:
 
 
 def _estate(count: int, per_shard: int = 2, **changes) -> dict:
-    return estate(tenancy="hybrid", tenants=_tenants(count), sharding={"maxTenantsPerShard": per_shard}, **changes)
+    """An estate whose tenants name their shard, as a team's stack file does (first fit in config order)."""
+    document = estate(tenancy="hybrid", tenants=_tenants(count), sharding={"maxTenantsPerShard": per_shard}, **changes)
+    numbers = first_fit_shards(parse_estate({k: v for k, v in document.items() if k not in ("shard", "foundationStack")}))
+    document["tenants"] = [t | {"shard": numbers[t["name"]]} for t in document["tenants"]]
+    return document
 
 
 def test_shards_are_deterministic_complete_and_aligned_with_rings():
@@ -47,10 +51,20 @@ def test_shards_are_deterministic_complete_and_aligned_with_rings():
     assert waves(model) == [["foundation"], ["canary-1", "canary-2"], ["early-1"], ["broad-1", "broad-2", "broad-3"]]
 
 
-def test_appending_a_tenant_never_moves_another_between_shards():
-    before = {n: s.name for s in shards_of(parse_estate(_estate(11))) for n in s.tenants}
-    after = {n: s.name for s in shards_of(parse_estate(_estate(12))) for n in s.tenants}
-    assert {n: after[n] for n in before} == before
+def test_removing_or_reordering_tenants_never_moves_another_between_shards():
+    document = _estate(11)
+    before = {n: s.name for s in shards_of(parse_estate(document)) for n in s.tenants}
+    document["tenants"] = list(reversed(document["tenants"]))[:-1]  # reordered, and t00 (canary-1) removed
+    after = {n: s.name for s in shards_of(parse_estate(document)) for n in s.tenants}
+    assert after == {n: shard for n, shard in before.items() if n != "t00"}
+
+
+def test_a_full_shard_is_an_error_naming_the_entry_to_change():
+    document = _estate(11)
+    document["tenants"][4]["shard"] = 1  # t04 (broad) joins broad-1, which already holds two
+    with pytest.raises(EstateConfigError, match=r"^tenants\[\d+\]\.shard: shard broad-1 holds 3 tenants, more than "
+                                                r"sharding.maxTenantsPerShard 2 \(set shard: \d+ on"):
+        shards_of(parse_estate(document))
 
 
 def _config(document: dict) -> StackConfig:

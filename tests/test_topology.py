@@ -7,7 +7,7 @@ import pytest
 from odoo_platform.config import parse_estate
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.sizing import LIMIT_MEMORY_HARD_MIB, size_odoo
-from odoo_platform.topology import plan_estate
+from odoo_platform.topology import first_fit_servers, plan_estate
 from tests.conftest import DIGEST, estate
 
 
@@ -43,21 +43,43 @@ def test_connection_budget_error_says_how_to_fix_it():
     with pytest.raises(EstateConfigError) as caught:
         plan_estate(parse_estate(config))
     message = str(caught.value)
-    assert message.startswith("postgres.maxConnections: the 1 tenant(s) on server 'shared' need up to 40 ")
+    assert message.startswith("tenants[0].users: tenant 'acme' alone needs up to 40 connections at full scale")
     assert "raise odoo-platform:postgres.maxConnections to at least 90" in message
 
 
-def test_shared_tenants_fill_a_new_server_when_the_budget_is_full_and_never_move():
-    tenants = [{"name": f"t{i}", "tier": 3, "users": 1, "hostname": f"t{i}.example.com"} for i in range(7)]
+def test_shared_tenants_stay_on_the_server_their_entry_names():
+    tenants = [{"name": f"t{i}", "tier": 3, "users": 1, "hostname": f"t{i}.example.com"} for i in range(5)]
+    tenants[2]["server"] = tenants[3]["server"] = "shared-2"
+    tenants[4]["server"] = "shared-3"
     small = {"maxConnections": 100, "reservedConnections": 50}  # 50 left: two tenants of 20 per server
     plan = plan_estate(parse_estate(estate(tenants=tenants, postgres=small)))
-    assert [t.server_key for t in plan.tenants] == ["shared", "shared", "shared-2", "shared-2", "shared-3", "shared-3",
-                                                    "shared-4"]
-    assert [s.peak_connections for s in plan.servers] == [40, 40, 40, 20]
+    assert [t.server_key for t in plan.tenants] == ["shared", "shared", "shared-2", "shared-2", "shared-3"]
+    assert [s.peak_connections for s in plan.servers] == [40, 40, 20]
     assert not any(s.dedicated for s in plan.servers)
-    grown = plan_estate(parse_estate(estate(tenants=tenants + [
-        {"name": "t7", "tier": 3, "users": 1, "hostname": "t7.example.com"}], postgres=small)))
-    assert [t.server_key for t in grown.tenants][:7] == [t.server_key for t in plan.tenants]
+
+
+def test_a_full_shared_server_is_an_error_naming_a_server_with_room_not_a_silent_move():
+    tenants = [{"name": f"t{i}", "tier": 3, "users": 1, "hostname": f"t{i}.example.com"} for i in range(3)]
+    small = {"maxConnections": 100, "reservedConnections": 50}
+    with pytest.raises(EstateConfigError) as caught:
+        plan_estate(parse_estate(estate(tenants=tenants, postgres=small)))
+    message = str(caught.value)
+    assert message.startswith("tenants[2].server: the 3 tenants on shared server 'shared' need up to 60 connections")
+    assert "server: shared-2 on 't2'" in message and "raise odoo-platform:postgres.maxConnections to at least 110" in message
+
+
+def test_first_fit_suggests_servers_only_for_tenants_without_one():
+    tenants = [{"name": f"t{i}", "tier": 3, "users": 1, "hostname": f"t{i}.example.com"} for i in range(4)]
+    tenants[0]["server"] = "shared-2"
+    small = {"maxConnections": 100, "reservedConnections": 50}
+    assert first_fit_servers(parse_estate(estate(tenants=tenants, postgres=small))) == {
+        "t1": "shared", "t2": "shared", "t3": "shared-2"}
+
+
+def test_a_dedicated_tenant_cannot_name_a_shared_server():
+    tenants = [{"name": "bank", "tier": 1, "users": 5, "hostname": "b.example.com", "server": "shared-2"}]
+    with pytest.raises(EstateConfigError, match=r"^tenants\[0\]\.server: 'shared-2' is for shared tenants"):
+        parse_estate(estate(tenancy="dedicated", tenants=tenants))
 
 
 def test_production_web_never_runs_a_single_replica_whatever_the_tier():
