@@ -1,5 +1,3 @@
-import sys
+from odoo_platform.cli import run
 
-from odoo_platform.cli import main
-
-sys.exit(main())
+run()

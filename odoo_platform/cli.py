@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import signal
 import sys
+import threading
 import traceback
+from datetime import datetime
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from odoo_platform.config import Estate
 from odoo_platform.errors import (
+    EXIT_APPROVALS_INCOMPLETE,
     EXIT_BAD_INPUT,
     EXIT_CHANGE_REFUSED,
     EXIT_DRIFT,
@@ -22,8 +27,15 @@ from odoo_platform.errors import (
     ToolFailure,
 )
 from odoo_platform.offline.stackfiles import Project, load_project, read_stack_config
+from odoo_platform.output import check_dir, check_file, write_dir, write_file
 
 POLICY_REPORT = "policy-report.json"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away (`| head`)
+# Pulumi's own rule for stack names (pulumi/pulumi sdk/go/common/tokens: stack names may only
+# contain alphanumerics, hyphens, underscores or periods, at most 100 characters); `.` and `..`
+# are refused too, since a stack name becomes a path (stacks/Pulumi.<stack>.yaml, out/<stack>/).
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class UsageError(EstateConfigError):
@@ -55,6 +67,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if not config_path.is_file():
             known = ", ".join(project.stack_names()) or "none"
             raise UsageError(f"stack {args.stack!r} does not exist (known stacks: {known}; or pass --config FILE)")
+    if args.out:
+        out_dir = check_dir(Path(args.out), "--out")
+    else:
+        (project.root / "out").mkdir(exist_ok=True)
+        out_dir = check_dir(project.root / "out" / args.stack, "--stack")
     config = read_stack_config(project, config_path)
     region = config.values.get(f"{project.name}:region", "eu-central-1")
     extra: dict[str, str] = {}
@@ -67,7 +84,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
                  for name, stack_plan in sharded.stacks.items()}
     else:
         plan = build_plan(run_program(project, args.stack, config, region=region), config)
-    out_dir = Path(args.out) if args.out else project.root / "out" / args.stack
     policy = None if args.no_policy else _check_policy(project, plan, args.pack, args.policy_config)
     if policy:
         extra[POLICY_REPORT] = json.dumps(policy[0], indent=2) + "\n"
@@ -120,14 +136,24 @@ def cmd_policy(args: argparse.Namespace) -> int:
     project = find_project(Path.cwd())
     plan_path = Path(args.plan)
     plan = _read_plan(args.plan, "--plan")
+    target = check_file(plan_path.parent / POLICY_REPORT, "--plan", _is_policy_report)
     result, printed = _check_policy(project, plan, args.pack, args.policy_config)
-    target = plan_path.parent / POLICY_REPORT
-    staging = target.with_name(f".{POLICY_REPORT}.tmp")
-    staging.write_text(json.dumps(result, indent=2) + "\n")
-    staging.replace(target)
+    write_file(target, json.dumps(result, indent=2) + "\n", "--plan", _is_policy_report)
     print(printed)
     print(f"\nwrote {target}")
     return EXIT_OK if result["passed"] else EXIT_POLICY_VIOLATION
+
+
+def _is_policy_report(text: str) -> bool:
+    return _json_with_keys(text, {"passed", "mandatoryViolations", "advisoryViolations", "findings"})
+
+
+def _json_with_keys(text: str, keys: set[str]) -> bool:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and keys <= document.keys()
 
 
 def _policy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -172,23 +198,52 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _read_plan(path: str, flag: str) -> dict:
+    """A plan.json as `odoo-platform plan` writes it; anything else is bad input naming `flag`."""
+    fix = "plan the stack with 'odoo-platform plan' and give its plan.json"
     try:
-        plan = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        plan = None
-    if not isinstance(plan, dict) or {"resources", "config", "stack", "project"} - set(plan):
-        raise UsageError(f"{flag}: {path} is not a plan.json written by 'odoo-platform plan' (plan the stack first)")
+        plan = json.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot read {path} ({exc.strerror}; {fix})") from None
+    except ValueError:
+        raise UsageError(f"{flag}: {path} is not JSON ({fix})") from None
+    problem = _plan_problem(plan)
+    if problem:
+        raise UsageError(f"{flag}: {path} is not a plan.json written by 'odoo-platform plan': {problem} ({fix})")
     return plan
 
 
+PLAN_RESOURCE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "urn": str, "type": str, "name": str, "parent": (str, type(None)), "inputs": dict, "protect": bool,
+    "retainOnDelete": bool, "dependsOn": list, "component": bool,
+}
+
+
+def _plan_problem(plan: Any) -> str | None:
+    """What makes a document not a plan (every field the governance tools read), or None."""
+    if not isinstance(plan, dict):
+        return "it is not a JSON object"
+    for key, kind in (("stack", str), ("project", str), ("config", dict), ("outputs", dict), ("resources", list)):
+        if not isinstance(plan.get(key), kind):
+            return f"'{key}' is missing or not of type {kind.__name__}"
+    for index, resource in enumerate(plan["resources"]):
+        if not isinstance(resource, dict):
+            return f"resources[{index}] is not an object"
+        for key, kind in PLAN_RESOURCE_FIELDS.items():
+            if not isinstance(resource.get(key), kind):
+                return f"resources[{index}].{key} is missing or of the wrong type"
+    tenants = plan["outputs"].get("tenants", {})
+    if not isinstance(tenants, dict) or not all(isinstance(t, dict) for t in tenants.values()):
+        return "outputs.tenants is not an object of tenants"
+    return None
+
 def _read_drift_report(path: str) -> dict:
     try:
-        report = json.loads(Path(path).read_text())
+        text = Path(path).read_text()
     except (OSError, ValueError):
-        report = None
-    if not isinstance(report, dict) or {"passed", "blocking", "checked", "drifted", "unmanaged"} - set(report):
+        text = ""
+    if not _is_drift_report(text):
         raise UsageError(f"--drift: {path} is not a report written by 'odoo-platform drift --out' (run the drift check first)")
-    return report
+    return json.loads(text)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -200,9 +255,6 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_freeze_check(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
-    from zoneinfo import ZoneInfo
-
     from odoo_platform.config import ChangeCalendar, Window
     from odoo_platform.governance.calendar import decide
     from odoo_platform.governance.diff import Risk
@@ -211,22 +263,29 @@ def cmd_freeze_check(args: argparse.Namespace) -> int:
     if args.stack:
         estate = _stack_estate(find_project(Path.cwd()), args.stack)
         calendar, window, time_zone = estate.change_calendar, estate.window_for(args.tier), estate.time_zone
-    if args.at:
-        try:
-            moment = datetime.fromisoformat(args.at)
-        except ValueError:
-            raise UsageError(f"--at: {args.at!r} is not an ISO 8601 time (use e.g. 2027-01-29T14:00:00+01:00)") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(time_zone))
-    else:
-        moment = datetime.now(timezone.utc)
-    decision = decide(moment, Risk[args.risk.upper()], calendar, window, time_zone, args.emergency)
+    decision = decide(_moment(args.at, time_zone), Risk[args.risk.upper()], calendar, window, time_zone, args.emergency)
     if args.format == "json":
         print(json.dumps(decision.__dict__, indent=2))
     else:
         print(("allowed: " if decision.allowed else "refused: ") + decision.reason)
     return EXIT_OK if decision.allowed else EXIT_CHANGE_REFUSED
 
+
+AT_HELP = "ISO 8601 time (default now); without an offset it is in the estate's time zone (UTC without a stack)"
+
+
+def _moment(text: str | None, time_zone: str) -> datetime:
+    """`--at` as every command reads it: a time without an offset is in the estate's time zone."""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at: {text!r} is not an ISO 8601 time (use e.g. 2027-01-29T14:00:00+01:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(time_zone))
 
 def _stack_estate(project: Project, stack: str) -> Estate:
     from odoo_platform.stack_reader import estate_from_config
@@ -238,8 +297,7 @@ def _stack_estate(project: Project, stack: str) -> Estate:
 
 
 def cmd_evidence(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
-
+    """Write the bundle, then gate: a failed policy, a calendar refusal or missing approvals exit non-zero."""
     from odoo_platform.config import ChangeCalendar, Window
     from odoo_platform.governance.approvals import parse_approver
     from odoo_platform.governance.calendar import decide
@@ -248,83 +306,99 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     from odoo_platform.governance.evidence import write_bundle
 
     project = find_project(Path.cwd())
+    out_dir = check_dir(Path(args.out), "--out")
     plan = _read_plan(args.plan, "--plan")
     diff = diff_plans(_read_plan(args.baseline, "--baseline"), plan) if args.baseline else None
-    report_path = Path(args.plan).parent / POLICY_REPORT
-    policy = json.loads(report_path.read_text()) if report_path.is_file() else None
+    policy = _read_policy_report(Path(args.plan).parent / POLICY_REPORT)
     try:
         approvals = [parse_approver(text) for text in args.approver or []]
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"--approver: {exc}") from None
     calendar, window, time_zone = ChangeCalendar(), Window(), "UTC"
     if plan["stack"] in project.stack_names():
         estate = _stack_estate(project, plan["stack"])
         calendar, window, time_zone = estate.change_calendar, estate.window_for(min(t.tier for t in estate.tenants)), estate.time_zone
-    moment = datetime.fromisoformat(args.at) if args.at else datetime.now(timezone.utc)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+    moment = _moment(args.at, time_zone)
     risk = diff.risk if diff and diff.risk else Risk.LOW
     decision = decide(moment, risk, calendar, window, time_zone, args.emergency)
     cost = estimate(plan, load_prices(Path(args.prices) if args.prices else None)).to_dict()
     drift = _read_drift_report(args.drift) if args.drift else None
-    summary = write_bundle(Path(args.out), plan, diff, policy, decision, args.author, approvals, project.root, moment, cost,
-                           drift)
+    summary = write_bundle(out_dir, plan, diff, policy, decision, args.author, approvals, project.root, moment, cost, drift)
+    complete = summary["approvals"]["complete"]
     print(f"evidence for {plan['stack']}: risk {summary['risk']}, "
           f"{'change allowed' if decision.allowed else 'change REFUSED by the calendar'}, "
-          f"policy {'passed' if policy and policy['passed'] else 'failed or not run'}, "
-          f"approvals {'complete' if summary['approvals']['complete'] else 'INCOMPLETE'}; wrote {args.out}")
-    return EXIT_OK
+          f"policy {'passed' if policy and policy['passed'] else 'failed' if policy else 'not run'}, "
+          f"approvals {'complete' if complete else 'INCOMPLETE'}; wrote {out_dir}")
+    if policy and not policy["passed"]:
+        return EXIT_POLICY_VIOLATION
+    if not decision.allowed:
+        return EXIT_CHANGE_REFUSED
+    return EXIT_OK if complete else EXIT_APPROVALS_INCOMPLETE
+
+
+def _read_policy_report(path: Path) -> dict | None:
+    """The policy report `plan`/`policy` wrote beside the plan, if any."""
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    if not _is_policy_report(text):
+        raise UsageError(f"--plan: {path} is not a policy report written by odoo-platform (rerun 'odoo-platform policy')")
+    return json.loads(text)
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
     from odoo_platform.governance.cost import estimate, load_prices, to_svg, to_text
 
+    svg = check_file(Path(args.svg), "--svg", _is_cost_chart) if args.svg else None
     report = estimate(_read_plan(args.plan, "--plan"), load_prices(Path(args.prices) if args.prices else None)).to_dict()
-    if args.svg:
-        Path(args.svg).write_text(to_svg(report))
+    if svg:
+        write_file(svg, to_svg(report), "--svg", _is_cost_chart)
     print(json.dumps(report, indent=2) if args.format == "json" else to_text(report))
     return EXIT_OK
+
+
+def _is_cost_chart(text: str) -> bool:
+    return text.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and "Monthly cost per tenant" in text
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
     from odoo_platform.governance.drift import detect_drift, read_export, to_text
 
+    out = check_file(Path(args.out), "--out", _is_drift_report) if args.out else None
     try:
         text = Path(args.state).read_text()
-    except OSError as exc:
-        raise UsageError(f"--state: cannot read {args.state} ({exc.strerror})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"--state: cannot read {args.state} ({reason}; give the output of `pulumi stack export`)") from None
     report = detect_drift(read_export(text, args.state), _read_plan(args.plan, "--plan"))
     document = json.dumps(report.to_dict(), indent=2) + "\n"
-    if args.out:
-        _write_atomically(Path(args.out), document)
+    if out:
+        write_file(out, document, "--out", _is_drift_report)
     print(document if args.format == "json" else to_text(report), end="" if args.format == "json" else "\n")
     return EXIT_DRIFT if report.blocking else EXIT_OK
 
 
-def _write_atomically(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(content)
-    temporary.replace(path)
+def _is_drift_report(text: str) -> bool:
+    if not _json_with_keys(text, {"passed", "blocking", "checked", "drifted", "unmanaged"}):
+        return False
+    document = json.loads(text)
+    return isinstance(document["drifted"], list) and isinstance(document["unmanaged"], list)
 
 
 def cmd_gitops(args: argparse.Namespace) -> int:
-    import tempfile
-
     import yaml
 
     from odoo_platform.delivery.gitops import operator_objects
-    from odoo_platform.offline.plan import replace_dir
 
     project = find_project(Path.cwd())
+    out = check_dir(Path(args.out), "--out")
     stacks = args.stack or project.stack_names()
     documents = {stack: operator_objects(_stack_estate(project, stack), stack, project.name) for stack in stacks}
-    out = Path(args.out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    for stack, objects in documents.items():
-        (staging / f"{stack}.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    replace_dir(staging, out)
+    files = {f"{stack}.yaml": yaml.safe_dump_all(objects, sort_keys=False) for stack, objects in documents.items()}
+    write_dir(out, files, "gitops")
     print(f"wrote Pulumi Kubernetes Operator objects for {', '.join(stacks)} to {out}")
     return EXIT_OK
 
@@ -353,20 +427,46 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the flag and where help is (exit 2), as for bad config."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def stack_name(text: str) -> str:
+    if not STACK_NAME.match(text) or text in (".", ".."):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a stack name (use letters, digits, '-', '_' and '.', at most 100 characters, as Pulumi does)")
+    return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="odoo-platform",
         description="Plan and govern Odoo estates built with Pulumi, offline or for real clouds.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
     plan = commands.add_parser("plan", help="run the Pulumi program under mocks and write plan.json and manifests.yaml")
-    plan.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    plan.add_argument("--stack", required=True, type=stack_name, help="stack name (stacks/Pulumi.<stack>.yaml)")
     plan.add_argument("--config", help="read this stack file instead of the stack's own")
     plan.add_argument("--project", help="directory of the Pulumi project (default: found from the current directory)")
     plan.add_argument("--sharded", action="store_true",
                       help="plan the foundation and shard stacks (in parallel) and merge them into one plan")
-    plan.add_argument("--jobs", type=int, help="parallel processes for --sharded (default: CPU count)")
-    plan.add_argument("--out", help="output directory (default out/<stack>/)")
+    plan.add_argument("--jobs", type=positive_int, help="parallel processes for --sharded (default: CPU count)")
+    plan.add_argument("--out", help="output directory (default out/<stack>/): new, empty, or written by an earlier plan; "
+                                    "any other directory or file is refused")
     plan.add_argument("--format", choices=("text", "json"), default="text", help="what to print (default text)")
     plan.add_argument("--no-policy", action="store_true", help="do not run the policy packs")
     _policy_arguments(plan)
@@ -376,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     _policy_arguments(policy)
     policy.set_defaults(handler=cmd_policy)
     promote = commands.add_parser("promote", help="move an image digest to the next release ring of a stack")
-    promote.add_argument("--stack", required=True)
+    promote.add_argument("--stack", required=True, type=stack_name)
     promote.add_argument("--ring", required=True)
     promote.add_argument("--image", required=True, help="repo@sha256:<digest>")
     promote.set_defaults(handler=cmd_promote)
@@ -386,10 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "json", "md"), default="text")
     diff.set_defaults(handler=cmd_diff)
     freeze = commands.add_parser("freeze", help="the change calendar")
-    freeze_commands = freeze.add_subparsers(dest="freeze_command", required=True, metavar="COMMAND")
+    freeze_commands = freeze.add_subparsers(dest="freeze_command", required=True, metavar="COMMAND",
+                                            parser_class=OneLineParser)
     check = freeze_commands.add_parser("check", help="may a change of this risk happen at this time? (exit 4 if not)")
-    check.add_argument("--stack", help="use this stack's calendar, maintenance window and time zone (default: the default calendar, UTC)")
-    check.add_argument("--at", help="ISO 8601 time (default now; without an offset, in the estate's time zone)")
+    check.add_argument("--stack", type=stack_name, help="use this stack's calendar, maintenance window and time zone (default: the default calendar, UTC)")
+    check.add_argument("--at", help=AT_HELP)
     check.add_argument("--risk", choices=("low", "medium", "high", "critical"), default="high")
     check.add_argument("--tier", type=int, choices=(1, 2, 3), default=1, help="whose maintenance window applies (default 1)")
     check.add_argument("--emergency", metavar="APPROVAL-REF", help="approved emergency change: allowed and recorded as such")
@@ -398,10 +499,11 @@ def build_parser() -> argparse.ArgumentParser:
     evidence = commands.add_parser("evidence", help="write the audit evidence bundle of a change")
     evidence.add_argument("--plan", required=True, help="plan.json of the change (its policy-report.json is included)")
     evidence.add_argument("--baseline", help="plan.json of the running estate, for the diff and risk class")
-    evidence.add_argument("--out", required=True, help="bundle directory (written atomically)")
+    evidence.add_argument("--out", required=True, help="bundle directory (written atomically): new, empty, or an earlier "
+                                                       "bundle; any other directory or file is refused")
     evidence.add_argument("--author", required=True, help="who made the change")
     evidence.add_argument("--approver", action="append", metavar="NAME:ROLE", help="an approval (repeatable)")
-    evidence.add_argument("--at", help="ISO 8601 time of the change (default now)")
+    evidence.add_argument("--at", help=AT_HELP)
     evidence.add_argument("--emergency", metavar="APPROVAL-REF", help="approved emergency change")
     evidence.add_argument("--prices", help="price table YAML for the cost section (default: the shipped table)")
     evidence.add_argument("--drift", help="the latest drift report (odoo-platform drift --out FILE)")
@@ -410,22 +512,24 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--plan", required=True, help="plan.json to estimate")
     cost.add_argument("--prices", help="price table YAML (default: the dated table shipped with odoo-platform)")
     cost.add_argument("--format", choices=("text", "json"), default="text")
-    cost.add_argument("--svg", help="also write a chart of the cost per tenant to this file")
+    cost.add_argument("--svg", help="also write a chart of the cost per tenant to this file (new, or an earlier chart)")
     cost.set_defaults(handler=cmd_cost)
     drift = commands.add_parser("drift", help="compare a `pulumi stack export` with the approved plan (exit 5 on blocking drift)")
     drift.add_argument("--state", required=True, help="output of `pulumi stack export` (after `pulumi refresh`)")
     drift.add_argument("--plan", required=True, help="the approved plan.json")
     drift.add_argument("--format", choices=("text", "json"), default="text")
-    drift.add_argument("--out", help="also write the JSON report here (for the evidence bundle)")
+    drift.add_argument("--out", help="also write the JSON report here (new, or an earlier report), for the evidence bundle")
     drift.set_defaults(handler=cmd_drift)
     gitops = commands.add_parser("gitops", help="write Pulumi Kubernetes Operator Stack objects that reconcile each stack")
-    gitops.add_argument("--out", required=True, help="directory for <stack>.yaml files (written atomically)")
-    gitops.add_argument("--stack", action="append", help="only this stack (repeatable; default every stack)")
+    gitops.add_argument("--out", required=True, help="directory for <stack>.yaml files (written atomically): new, empty, "
+                                                     "or written by an earlier gitops run")
+    gitops.add_argument("--stack", action="append", type=stack_name, help="only this stack (repeatable; default every stack)")
     gitops.set_defaults(handler=cmd_gitops)
     fleet = commands.add_parser("fleet", help="pulumi preview/up of a sharded estate's stacks, ring by ring (Automation API)")
     fleet.add_argument("operation", choices=("preview", "up"))
-    fleet.add_argument("--stack", required=True, help="the estate's stack (its foundation and shard stacks are derived)")
-    fleet.add_argument("--concurrency", type=int, default=4, help="stacks run at the same time within a ring (default 4)")
+    fleet.add_argument("--stack", required=True, type=stack_name,
+                       help="the estate's stack (its foundation and shard stacks are derived)")
+    fleet.add_argument("--concurrency", type=positive_int, default=4, help="stacks run at the same time within a ring (default 4)")
     fleet.set_defaults(handler=cmd_fleet)
     rules = commands.add_parser("rules", help="list every policy rule (Markdown table)")
     rules.set_defaults(handler=cmd_rules)
@@ -435,9 +539,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a one-line usage error
+        return int(exc.code or 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    # Signal handlers can only be installed from the main thread (tests may call main() elsewhere).
+    catch = (signal.SIGTERM, signal.SIGHUP) if threading.current_thread() is threading.main_thread() else ()
+    previous = {number: signal.signal(number, _terminated) for number in catch}
     try:
         return handler(args)
     except EstateConfigError as exc:
@@ -446,12 +555,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ToolFailure as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_TOOL_FAILURE
+    except KeyboardInterrupt:
+        # Ctrl-C: staging directories are already removed on the way out; nothing else to say.
+        return EXIT_INTERRUPTED
+    except Terminated as exc:
+        return 128 + exc.signal
+    except BrokenPipeError:
+        # The reader went away (`odoo-platform plan ... | head`): outputs are written; stop quietly.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the CLI promises one line, never a traceback
         if os.environ.get("ODOO_PLATFORM_DEBUG"):
             traceback.print_exc()
         print(f"error: internal failure: {type(exc).__name__}: {exc} (set ODOO_PLATFORM_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_TOOL_FAILURE
+    finally:
+        for number, handler_before in previous.items():
+            signal.signal(number, handler_before)
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so every staging directory is removed on the way out."""
+
+    def __init__(self, number: int):
+        super().__init__(number)
+        self.signal = number
+
+
+def _terminated(number: int, _frame: Any) -> None:
+    raise Terminated(number)
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit and would report the broken pipe again: point it at /dev/null.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def run() -> None:
+    """The console script: main()'s code, and no second report of a closed pipe at exit."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = code or EXIT_BROKEN_PIPE
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

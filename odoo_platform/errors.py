@@ -10,6 +10,7 @@ EXIT_BAD_INPUT = 2  # invalid config, unknown stack or tenant, impossible sizing
 EXIT_TOOL_FAILURE = 3  # something outside the user's input failed (a policy pack did not start)
 EXIT_CHANGE_REFUSED = 4  # the change calendar does not allow a change of this risk now
 EXIT_DRIFT = 5  # the live estate drifted from the approved plan on a stateful or security-relevant property
+EXIT_APPROVALS_INCOMPLETE = 6  # the evidence bundle was written, but the approvals the change's risk needs are missing
 
 
 class EstateConfigError(pulumi.RunError):

@@ -166,6 +166,7 @@ def test_drift_cli_exit_codes_and_report(tmp_path: Path, capsys, dev_plan):
         dev_plan, lambda s: s["postgres-shared-param-log-connections"]["outputs"].update(value="off"))))
     assert main(["drift", "--state", str(clean), "--plan", str(plan_path)]) == 0
     assert capsys.readouterr().out.strip().endswith("no drift")
+    (tmp_path / "drift").mkdir()
     report = tmp_path / "drift" / "drift.json"
     assert main(["drift", "--state", str(drifted), "--plan", str(plan_path), "--out", str(report)]) == 5
     assert 'value: approved "on" -> live "off"' in capsys.readouterr().out

@@ -14,11 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from odoo_platform.errors import EstateConfigError
+from odoo_platform.yaml_input import read_yaml
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.yaml")
 WEEKS_PER_MONTH = 52 / 12
@@ -57,11 +57,9 @@ class PriceTable(_Prices):
 def load_prices(path: Optional[Path] = None) -> PriceTable:
     source = path or DEFAULT_PRICES
     try:
-        return PriceTable.model_validate(yaml.safe_load(source.read_text()))
-    except OSError as exc:
-        raise EstateConfigError(f"--prices: cannot read {source} ({exc.strerror}; give a readable price table)") from None
-    except yaml.YAMLError:
-        raise EstateConfigError(f"--prices: {source} is not YAML (fix its syntax)") from None
+        return PriceTable.model_validate(read_yaml(source, "price table"))
+    except EstateConfigError as exc:
+        raise EstateConfigError(f"--prices: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

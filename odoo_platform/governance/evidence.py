@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import shutil
 import subprocess
-import tempfile
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +22,7 @@ from odoo_platform.governance.cost import to_svg as cost_svg
 from odoo_platform.governance.cost import to_text as cost_text
 from odoo_platform.governance.diagram import estate_dot, estate_svg
 from odoo_platform.governance.diff import PlanDiff, Risk, to_json, to_text
-from odoo_platform.offline.plan import replace_dir
+from odoo_platform.output import MARKER, marker_text, write_dir
 
 SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Estate", "Monthly cost estimate", "Files")
 
@@ -85,18 +83,9 @@ def write_bundle(
         files["drift.json"] = json.dumps(drift, indent=2) + "\n"
     files["evidence.md"] = _markdown(summary, diff, policy)
     files["evidence.html"] = _html(summary, diff, policy, files["estate.svg"], files["cost.svg"])
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        for name, content in files.items():
-            (staging / name).write_text(content)
-        sums = "".join(f"{hashlib.sha256(content.encode()).hexdigest()}  {name}\n" for name, content in sorted(files.items()))
-        (staging / "SHA256SUMS").write_text(sums)
-        replace_dir(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    files[MARKER] = marker_text("evidence", [*files, "SHA256SUMS"])  # listed too: every file of the bundle is checksummed
+    sums = "".join(f"{hashlib.sha256(content.encode()).hexdigest()}  {name}\n" for name, content in sorted(files.items()))
+    write_dir(out_dir, files | {"SHA256SUMS": sums}, "evidence")
     return summary
 
 

@@ -7,9 +7,6 @@ before anything is written or printed.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ import yaml
 from odoo_platform.offline.engine import Recording
 from odoo_platform.offline.recorder import Registration
 from odoo_platform.offline.stackfiles import SECRET_PLACEHOLDER, StackConfig
+from odoo_platform.output import write_dir
 
 PLAN_VERSION = 1
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -115,24 +113,15 @@ def kubernetes_objects(plan: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def write_plan(plan: dict[str, Any], out_dir: Path, extra_files: dict[str, str] | None = None) -> None:
-    """Write plan.json, manifests.yaml (and e.g. policy-report.json) atomically: a new
-    directory renamed over the old one."""
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        (staging / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=False) + "\n")
-        (staging / "manifests.yaml").write_text(
-            yaml.safe_dump_all(kubernetes_objects(plan), sort_keys=False, default_flow_style=False)
-        )
-        for name, content in (extra_files or {}).items():
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            (staging / name).write_text(content)
-        replace_dir(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+def write_plan(plan: dict[str, Any], out_dir: Path, extra_files: dict[str, str] | None = None, flag: str = "--out") -> Path:
+    """Write plan.json, manifests.yaml (and e.g. policy-report.json) as the directory `out_dir`,
+    atomically and only where odoo-platform may write (see output.py)."""
+    files = {
+        "plan.json": json.dumps(plan, indent=2, sort_keys=False) + "\n",
+        "manifests.yaml": yaml.safe_dump_all(kubernetes_objects(plan), sort_keys=False, default_flow_style=False),
+        **(extra_files or {}),
+    }
+    return write_dir(out_dir, files, "plan", flag)
 
 
 def _rotation_lines(rotations: dict[str, int | None]) -> list[str]:
@@ -143,20 +132,6 @@ def _rotation_lines(rotations: dict[str, int | None]) -> list[str]:
         f"  {len(names):5d}  {'NEVER ROTATED' if days is None else f'every {days} days'}: {', '.join(names)}"
         for days, names in sorted(by_period.items(), key=lambda item: (item[0] is not None, item[0] or 0))
     ]
-
-
-def replace_dir(new: Path, target: Path) -> None:
-    if not target.exists():
-        os.rename(new, target)
-        return
-    retired = target.with_name(f".{target.name}.old-{os.getpid()}")
-    os.rename(target, retired)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 ROTATION_TYPE = "time:index/rotating:Rotating"

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from odoo_platform.errors import EstateConfigError
+from odoo_platform.yaml_input import read_yaml
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -50,7 +49,9 @@ class StackConfig:
 
 
 def load_project(root: Path) -> Project:
-    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    document = read_yaml(root / "Pulumi.yaml", "Pulumi project file")
+    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
+        raise EstateConfigError(f"{root / 'Pulumi.yaml'}: has no project name (write name: <project> as Pulumi does)")
     main = root / document.get("main", ".")
     return Project(
         root=root,
@@ -62,14 +63,7 @@ def load_project(root: Path) -> Project:
 
 def read_stack_config(project: Project, path: Path) -> StackConfig:
     """Read a stack file; a key without a namespace belongs to the project, as in the CLI."""
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise EstateConfigError(f"{path}:{where} is not valid YAML (fix the indentation or quoting there)") from None
-    except OSError as exc:
-        raise EstateConfigError(f"{path}: cannot be read ({exc.strerror}; check the path)") from None
+    document = read_yaml(path, "stack file") or {}
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise EstateConfigError(f"{path}: has no 'config:' mapping (write the estate under config: as in stacks/)")
     values: dict[str, str] = {}

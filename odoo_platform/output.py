@@ -1,0 +1,142 @@
+"""Where commands write: a directory or file they own, replaced whole, never anything else.
+
+An output directory carries a marker file naming the command that wrote it and its files.
+A command replaces a directory only when it is new, empty or marked (or holds nothing but
+the files odoo-platform writes, as directories written before the marker existed do); any
+other directory or file is refused, so `--out .` or `--out ~/work` can never delete a
+user's files. Writing goes to a staging directory beside the target, renamed over it in
+one step; the staging directory is removed on any failure or signal the process can catch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from odoo_platform.errors import EstateConfigError
+
+MARKER = ".odoo-platform-output"
+# What odoo-platform's output directories have ever held: a directory with nothing else
+# (written before the marker existed) is recognisably ours.
+KNOWN_ENTRIES = {
+    "plan.json", "manifests.yaml", "policy-report.json", "stacks", "summary.json", "diff.json", "diff.md", "estate.dot",
+    "estate.svg", "cost.json", "cost.txt", "cost.svg", "drift.json", "evidence.md", "evidence.html", "SHA256SUMS",
+}
+
+
+class OutputError(EstateConfigError):
+    """An output path the command may not write: bad input, exit code 2."""
+
+
+def check_dir(target: Path, flag: str) -> Path:
+    """The absolute directory a command may replace, or an error naming `flag` and the fix."""
+    target = Path(os.path.abspath(target))
+    if target.parent == target:
+        raise OutputError(f"{flag}: {target} is the file system root (give a new or empty directory)")
+    _check_parent(target, flag)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise OutputError(f"{flag}: {target} is a file, not a directory (give a new or empty directory)")
+    if target.is_dir() and not _owned(target):
+        raise OutputError(f"{flag}: {target} is a non-empty directory odoo-platform did not write "
+                          "(give a new or empty directory, or one an earlier odoo-platform run wrote)")
+    return target
+
+
+def write_dir(target: Path, files: Mapping[str, str], command: str, flag: str = "--out") -> Path:
+    """Write `files` (relative path -> text) as the whole directory `target`, atomically."""
+    target = check_dir(target, flag)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name, content in files.items():
+            path = staging / name
+            if staging not in Path(os.path.normpath(path)).parents:
+                raise ValueError(f"output file {name!r} would be outside its directory")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        if MARKER not in files:
+            (staging / MARKER).write_text(marker_text(command, files))
+        _replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def marker_text(command: str, names: Iterable[str]) -> str:
+    """The marker's content; a caller that checksums its files includes it (see the evidence bundle)."""
+    return json.dumps({"writtenBy": f"odoo-platform {command}", "files": sorted(set(names) - {MARKER})}) + "\n"
+
+
+def check_file(target: Path, flag: str, ours: Callable[[str], bool]) -> Path:
+    """A file a command may (over)write: new, or recognisably an earlier output of the same kind."""
+    target = Path(os.path.abspath(target))
+    _check_parent(target, flag)
+    if target.is_dir():
+        raise OutputError(f"{flag}: {target} is a directory (give a file name)")
+    if target.exists():
+        try:
+            recognised = target.is_file() and not target.is_symlink() and ours(target.read_text())
+        except (OSError, UnicodeDecodeError):
+            recognised = False
+        if not recognised:
+            raise OutputError(f"{flag}: {target} exists and odoo-platform did not write it (give a new file name)")
+    return target
+
+
+def write_file(target: Path, content: str, flag: str, ours: Callable[[str], bool]) -> Path:
+    """Write one file atomically (a staged file renamed over it), if `check_file` allows it."""
+    target = check_file(target, flag, ours)
+    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(content)
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _check_parent(target: Path, flag: str) -> None:
+    parent = target.parent
+    if not parent.is_dir():
+        raise OutputError(f"{flag}: {parent} does not exist (create it first, or give a path in an existing directory)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{flag}: {parent} is not writable (give a path in a directory you can write)")
+
+
+def _owned(directory: Path) -> bool:
+    entries = {entry.name: entry for entry in directory.iterdir()}
+    if not entries or MARKER in entries:
+        return True
+    # Written before the marker existed: a plan or bundle and nothing else (per-stack plans under stacks/).
+    return (
+        entries.keys() <= KNOWN_ENTRIES
+        and bool({"plan.json", "summary.json"} & entries.keys())
+        and all(entry.is_file() and not entry.is_symlink() for name, entry in entries.items() if name != "stacks")
+        and ("stacks" not in entries or _only_stack_plans(entries["stacks"]))
+    )
+
+
+def _only_stack_plans(directory: Path) -> bool:
+    return directory.is_dir() and not directory.is_symlink() and all(
+        stack.is_dir() and {entry.name for entry in stack.iterdir()} == {"plan.json"} for stack in directory.iterdir())
+
+
+def _replace(new: Path, target: Path) -> None:
+    """Rename `new` over `target`; the old directory is kept aside until the new one is in place."""
+    if not target.exists():
+        os.rename(new, target)
+        return
+    retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.rename(target, retired)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
