@@ -192,8 +192,8 @@ def estate_dot(plan: dict[str, Any]) -> str:
     estate = estate_model(plan)
     lines = [
         f"digraph {dot_quote(estate.stack)} {{",
-        f"  graph {_attrs(rankdir='LR', label='odoo-platform estate ' + estate.stack + legend(estate), labelloc='t',
-                          fontname='Helvetica', nodesep='0.25', ranksep='0.6')};",
+        "  graph " + _attrs(rankdir="LR", label=f"odoo-platform estate {estate.stack}{legend(estate)}", labelloc="t",
+                            fontname="Helvetica", nodesep="0.25", ranksep="0.6") + ";",
         f"  node {_attrs(shape='box', style='rounded,filled', fontname='Helvetica', fontsize='11', fillcolor='#ffffff')};",
         f"  edge {_attrs(fontname='Helvetica', fontsize='10', color='#555555')};",
     ]
