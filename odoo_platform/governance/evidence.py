@@ -205,7 +205,6 @@ class Report:
     prices_as_of: str
     cost_svg: str
     files: tuple[str, ...]
-    sections: tuple[str, ...] = SECTIONS
 
 
 def build_report(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], plan: dict[str, Any],
