@@ -122,3 +122,13 @@ def test_a_shard_stack_without_servers_says_where_they_are():
     plan["resources"] = []
     assert diagram.estate_model(plan).groups()[0].resource_lines() == (
         "key: in the foundation stack", "PostgreSQL shared", "backup vault: in the foundation stack")
+
+
+def test_a_counted_group_claims_one_key_per_server_only_where_the_plan_has_one():
+    count = diagram.DRAWN_PLACEMENTS + 2
+    plan = hybrid_plan(shared=0, dedicated=count)
+    assert diagram.estate_model(plan).groups()[0].resource_lines()[0] == \
+        f"{count} keys, one per server\neach encrypts database, backups"
+    plan["resources"] = [r for r in plan["resources"] if r["name"] != "keys-dedicated-tenant-0001-cmk"]
+    assert diagram.estate_model(plan).groups()[0].resource_lines()[0] == \
+        f"{count - 1} keys, for {count} servers\neach encrypts database, backups"

@@ -121,9 +121,12 @@ class Group:
         sizes = sorted(len(p.tenants) for p in placements)
         each = (f"{sizes[0]} to {sizes[-1]}" if sizes[0] != sizes[-1] else str(sizes[0])) + \
             (" tenant each" if sizes[-1] == 1 else " tenants each")
-        return (f"{len(keyed)} keys, one per server\neach {protects}" if keyed else "keys: in the foundation stack",
+        keys = len({p.key for p in keyed})
+        return (f"{keys} keys, {'one per server' if keys == count else f'for {count} servers'}\neach {protects}"
+                if keyed else "keys: in the foundation stack",
                 f"{count} PostgreSQL servers\n{first.server} … {placements[-1].server}\n{each}",
-                f"{vaults} backup vaults, one per server" if vaults else "backup vaults: in the foundation stack")
+                f"{vaults} backup vaults, {'one per server' if vaults == count else f'for {count} servers'}"
+                if vaults else "backup vaults: in the foundation stack")
 
 
 @dataclass(frozen=True)
@@ -141,14 +144,14 @@ class Estate:
         for kind in (SHARED, DEDICATED):
             members = tuple(p for p in self.placements if p.kind == kind)
             if len(members) > DRAWN_PLACEMENTS:
-                groups.append(Group(kind, f"{kind} × {len(members)} placements (each with its own key, server and vault)",
-                                    members, self.ring_order))
+                groups.append(Group(kind, f"{kind} × {len(members)} placements", members, self.ring_order))
             else:
                 groups += [Group(kind, f"{kind}: {p.server}", (p,), self.ring_order) for p in members]
         return groups
 
 
 def _server_order(server: str) -> tuple[int, str]:
+    """Pooled servers by number (shared, shared-2, ..., shared-10), dedicated ones by name."""
     pooled = _POOLED.fullmatch(server)
     return (int(pooled.group(1)[1:]) if pooled and pooled.group(1) else 1 if pooled else 0, server)
 
