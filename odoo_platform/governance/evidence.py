@@ -2,29 +2,36 @@
 
 One directory, written atomically, every file listed in SHA256SUMS; `evidence.md` and a
 self-contained `evidence.html` put the summary first: risk class, freeze status, policy
-result, approvals and what changes.
+result, approvals and what changes. Both are rendered from one model of the report
+(`Report`) by the Jinja2 templates in governance/templates/.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
+import re
 import subprocess
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
+
+import jinja2
 
 from odoo_platform.governance.approvals import Approval, check_approvals
 from odoo_platform.governance.calendar import Decision
 from odoo_platform.governance.cost import to_svg as cost_svg
 from odoo_platform.governance.cost import to_text as cost_text
-from odoo_platform.governance.diagram import estate_dot, estate_svg
-from odoo_platform.governance.diff import PlanDiff, Risk, to_json, to_text
+from odoo_platform.governance.diagram import Estate, estate_dot, estate_model, estate_svg
+from odoo_platform.governance.diff import PlanDiff, ResourceChange, Risk, to_json, to_text
 from odoo_platform.output import MARKER, marker_text, write_dir
+from odoo_platform.policy.rules import ALL_RULES
 
 SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Estate", "Monthly cost estimate", "Files")
+# A change lists this many of its property changes; diff.json has them all.
+SHOWN_PROPERTIES = 8
+SHOWN_VALUE_CHARS = 80
 
 
 def source_commit(root: Path) -> dict[str, Any]:
@@ -81,9 +88,12 @@ def write_bundle(
         files["policy-report.json"] = json.dumps(policy, indent=2) + "\n"
     if drift:
         files["drift.json"] = json.dumps(drift, indent=2) + "\n"
-    files["evidence.md"] = _markdown(summary, diff, policy)
-    files["evidence.html"] = _html(summary, diff, policy, files["estate.svg"], files["cost.svg"])
-    files[MARKER] = marker_text("evidence", [*files, "SHA256SUMS"])  # listed too: every file of the bundle is checksummed
+    files[MARKER] = marker_text("evidence", [*files, "evidence.md", "evidence.html", "SHA256SUMS"])
+    report = build_report(summary, diff, policy, plan, files["estate.svg"], files["cost.svg"],
+                          sorted([*files, "evidence.md", "evidence.html", "SHA256SUMS"]))
+    files["evidence.md"] = render(report, "evidence.md.j2")
+    files["evidence.html"] = render(report, "evidence.html.j2")
+    # Every file of the bundle is checksummed, the output marker too.
     sums = "".join(f"{hashlib.sha256(content.encode()).hexdigest()}  {name}\n" for name, content in sorted(files.items()))
     write_dir(out_dir, files | {"SHA256SUMS": sums}, "evidence")
     return summary
@@ -120,49 +130,165 @@ def _drift_line(drift: Optional[dict[str, Any]]) -> str:
     return f"{verdict} ({drift['drifted']} drifted, {drift['unmanaged']} unmanaged of {drift['checked']} checked)"
 
 
-def _markdown(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]]) -> str:
-    lines = [f"# Change evidence: {summary['stack']}", "", "## Summary", "", "| | |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in _summary_lines(summary)]
-    lines += ["", "## What changes", "", to_text(diff, markdown=True) if diff else "No baseline plan was given.", "",
-              "## Policy", ""]
-    lines += [f"- [{f['level']}] {f['rule']} {f['urn']}: {f['message']}" for f in (policy or {}).get("findings", [])] or ["No findings."]
-    lines += ["", "## Approvals", "", f"Author: {summary['approvals']['author']}"]
-    lines += [f"- {a['name']} as {a['role']}" for a in summary["approvals"]["approvals"]] or ["- none"]
-    lines += ["", "## Images", ""] + [f"- {tenant}: `{image}`" for tenant, image in summary["images"].items()]
-    lines += ["", "## Source", "", f"Commit {summary['source']['commit']}", "", "## Files", "", "Listed with their SHA-256 in SHA256SUMS."]
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class PropertyLine:
+    path: str
+    before: str
+    after: str
 
 
-def _html(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], svg: str,
-          cost_chart: str) -> str:
-    e = html.escape
-    rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _summary_lines(summary))
-    change_rows = "".join(
-        f"<tr class='{e(c.risk.label)}'><td>{e(c.risk.label)}</td><td>{e(c.action)}</td><td>{e(c.type)}</td>"
-        f"<td>{e(c.name)}</td><td>{e(c.reason)}</td></tr>" for c in (diff.changes if diff else [])
-    ) or "<tr><td colspan='5'>No changes (or no baseline given).</td></tr>"
-    findings = "".join(
-        f"<tr><td>{e(f['rule'])}</td><td>{e(f['level'])}</td><td>{e(f['urn'])}</td><td>{e(f['message'])}</td></tr>"
-        for f in (policy or {}).get("findings", [])
-    ) or "<tr><td colspan='4'>No findings.</td></tr>"
-    approvals = "".join(f"<li>{e(a['name'])} as {e(a['role'])}</li>" for a in summary["approvals"]["approvals"]) or "<li>none</li>"
-    images = "".join(f"<tr><td>{e(t)}</td><td><code>{e(i)}</code></td></tr>" for t, i in summary["images"].items())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Change evidence: {e(summary['stack'])}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}}table{{border-collapse:collapse;width:100%}}
-th,td{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}}th{{background:#f3f3f3;width:14rem}}
-tr.critical td{{background:#fde2e2}}tr.high td{{background:#fff1d6}}code{{font-size:.85em}}</style></head>
-<body><h1>Change evidence: {e(summary['stack'])}</h1>
-<section id="summary"><h2>Summary</h2><table>{rows}</table></section>
-<section id="what-changes"><h2>What changes</h2><table><tr><th>risk</th><th>action</th><th>type</th><th>name</th><th>why</th></tr>{change_rows}</table></section>
-<section id="policy"><h2>Policy</h2><table><tr><th>rule</th><th>level</th><th>resource</th><th>message</th></tr>{findings}</table></section>
-<section id="approvals"><h2>Approvals</h2><p>Author: {e(summary['approvals']['author'])}</p><ul>{approvals}</ul></section>
-<section id="images"><h2>Images</h2><table>{images}</table></section>
-<section id="source"><h2>Source</h2><p>Commit <code>{e(summary['source']['commit'])}</code>; configuration digest <code>{e(summary['configDigest'])}</code>.</p></section>
-<section id="estate"><h2>Estate</h2>{svg[svg.find("<svg"):]}</section>
-<section id="cost"><h2>Monthly cost estimate</h2><p>{e(str(summary['monthlyCost']['total']))} {e(summary['monthlyCost']['currency'])}
-a month (prices as of {e(summary['monthlyCost']['pricesAsOf'])}; details in <code>cost.txt</code> and <code>cost.json</code>).</p>
-{cost_chart}</section>
-<section id="files"><h2>Files</h2><p>Every file of this bundle is listed with its SHA-256 in <code>SHA256SUMS</code>.</p></section>
-</body></html>
-"""
+@dataclass(frozen=True)
+class ChangeLine:
+    risk: str
+    action: str
+    type: str
+    name: str
+    reason: str
+    properties: tuple[PropertyLine, ...]
+    more_properties: int
+
+
+@dataclass(frozen=True)
+class Changes:
+    risk: str
+    counts: dict[str, int]
+    unchanged: int
+    protected: tuple[ChangeLine, ...]
+    changes: tuple[ChangeLine, ...]
+
+
+@dataclass(frozen=True)
+class FindingLine:
+    rule: str
+    level: str
+    severity: str
+    resource: str
+    violation: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class ImageLine:
+    image: str
+    tenants: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything evidence.md and evidence.html show, in the order they show it."""
+
+    stack: str
+    summary: list[tuple[str, str]]
+    changes: Optional[Changes]
+    policy_run: bool
+    findings: tuple[FindingLine, ...]
+    author: str
+    approvals: tuple[tuple[str, str], ...]
+    images: tuple[ImageLine, ...]
+    commit: str
+    dirty: bool
+    config_digest: str
+    estate: Estate
+    estate_svg: str
+    cost_total: str
+    currency: str
+    prices_as_of: str
+    cost_svg: str
+    files: tuple[str, ...]
+
+
+def build_report(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Optional[dict[str, Any]], plan: dict[str, Any],
+                 estate_picture: str, cost_chart: str, files: list[str]) -> Report:
+    images: dict[str, list[str]] = {}
+    for tenant, image in summary["images"].items():
+        images.setdefault(image, []).append(tenant)
+    cost = summary["monthlyCost"]
+    return Report(
+        stack=summary["stack"], summary=_summary_lines(summary), changes=_changes(diff) if diff else None,
+        policy_run=policy is not None, findings=tuple(_finding(f) for f in (policy or {}).get("findings", [])),
+        author=summary["approvals"]["author"],
+        approvals=tuple((a["name"], a["role"]) for a in summary["approvals"]["approvals"]),
+        images=tuple(ImageLine(image, tuple(tenants)) for image, tenants in sorted(images.items())),
+        commit=summary["source"]["commit"], dirty=summary["source"]["dirty"], config_digest=summary["configDigest"],
+        estate=estate_model(plan), estate_svg=estate_picture[estate_picture.find("<svg"):],
+        cost_total=f"{cost['total']:.2f}", currency=cost["currency"], prices_as_of=cost["pricesAsOf"],
+        cost_svg=cost_chart[cost_chart.find("<svg"):], files=tuple(files),
+    )
+
+
+def _changes(diff: PlanDiff) -> Changes:
+    return Changes(risk=diff.risk.label if diff.risk else "none", counts=diff.counts(), unchanged=diff.unchanged,
+                   protected=tuple(_change_line(c) for c in diff.protected_deletions),
+                   changes=tuple(_change_line(c) for c in diff.changes))
+
+
+def _change_line(change: ResourceChange) -> ChangeLine:
+    return ChangeLine(
+        risk=change.risk.label, action=change.action, type=change.type, name=change.name, reason=change.reason,
+        properties=tuple(PropertyLine(p.path, _value(p.before), _value(p.after)) for p in change.changes[:SHOWN_PROPERTIES]),
+        more_properties=max(0, len(change.changes) - SHOWN_PROPERTIES),
+    )
+
+
+def _value(value: Any) -> str:
+    # A string is shown as it is, anything else (and the empty string) as JSON.
+    text = value if isinstance(value, str) and value else json.dumps(value, default=str)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[:SHOWN_VALUE_CHARS - 1] + "…"
+
+
+_REMEDIATIONS = {rule.id: rule.remediation for rule in ALL_RULES}
+
+
+def _finding(finding: dict[str, Any]) -> FindingLine:
+    """A report row's message is "[RULE] violation (its fix). The rule's remediation." (policy/pack.py
+    appends the rule's remediation to a violation that already names its own fix): each is shown once,
+    the violation's own fix where it names one (it is specific to the resource), else the rule's."""
+    rule = finding["rule"]
+    text = finding["message"].removeprefix(f"[{rule}] ")
+    remediation = _REMEDIATIONS.get(rule, "")
+    if remediation and text.endswith(remediation):
+        text = text.removesuffix(remediation).rstrip().removesuffix(".")
+    violation, own_fix = _split_fix(text)
+    fix = own_fix[:1].upper() + own_fix[1:] + "." if own_fix else remediation
+    return FindingLine(rule=rule, level=finding["level"], severity=finding.get("severity", ""),
+                       resource=finding["urn"].rsplit("::", 1)[-1] or "(stack)", violation=violation, fix=fix)
+
+
+def _split_fix(text: str) -> tuple[str, str]:
+    """"violation (fix)" -> ("violation", "fix"); a text without a closing parenthetical has no fix of its own."""
+    if not text.endswith(")"):
+        return text, ""
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[:index].rstrip(), text[index + 1:-1].strip()
+    return text, ""
+
+
+def _markdown_text(text: Any) -> str:
+    """Inline Markdown: punctuation that would become markup is escaped; a table cell stays one line."""
+    escaped = "".join("\\" + c if c in "\\`*_[]<>|#!~&" else c for c in str(text))
+    return " ".join(escaped.split())
+
+
+def _markdown_code(text: Any) -> str:
+    """A code span fenced by more backticks than the text's longest run of them."""
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _environment(markdown: bool) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("odoo_platform.governance", "templates"), autoescape=not markdown,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    environment.filters["md"] = _markdown_text
+    environment.filters["code"] = _markdown_code
+    return environment
+
+
+def render(report: Report, template: str) -> str:
+    return _environment(markdown=template.endswith(".md.j2")).get_template(template).render(r=report)
