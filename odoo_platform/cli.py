@@ -27,7 +27,7 @@ from odoo_platform.errors import (
     ToolFailure,
 )
 from odoo_platform.offline.stackfiles import Project, load_project, read_stack_config
-from odoo_platform.output import check_dir, check_file, write_dir, write_file
+from odoo_platform.output import Stopped, check_dir, check_file, write_dir, write_file
 
 POLICY_REPORT = "policy-report.json"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -545,21 +545,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
     # Signal handlers can only be installed from the main thread (tests may call main() elsewhere).
-    catch = (signal.SIGTERM, signal.SIGHUP) if threading.current_thread() is threading.main_thread() else ()
-    previous = {number: signal.signal(number, _terminated) for number in catch}
+    catch = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if threading.current_thread() is threading.main_thread() else ()
+    previous = {number: signal.signal(number, _stop) for number in catch}
+    Stopped.received = None
     try:
-        return handler(args)
+        code = handler(args)
+        Stopped.check()  # a stop some library swallowed on the way still ends the command as stopped
+        return code
     except EstateConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ToolFailure as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_TOOL_FAILURE
-    except KeyboardInterrupt:
-        # Ctrl-C: staging directories are already removed on the way out; nothing else to say.
-        return EXIT_INTERRUPTED
-    except Terminated as exc:
+    except Stopped as exc:
+        # Ctrl-C, SIGTERM, SIGHUP: staging directories are removed on the way out; nothing else to say.
         return 128 + exc.signal
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`odoo-platform plan ... | head`): outputs are written; stop quietly.
         _silence_stdout()
@@ -574,16 +577,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(number, handler_before)
 
 
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so every staging directory is removed on the way out."""
-
-    def __init__(self, number: int):
-        super().__init__(number)
-        self.signal = number
-
-
-def _terminated(number: int, _frame: Any) -> None:
-    raise Terminated(number)
+def _stop(number: int, _frame: Any) -> None:
+    Stopped.request(number)
 
 
 def _silence_stdout() -> None:
@@ -595,6 +590,9 @@ def _silence_stdout() -> None:
 def run() -> None:
     """The console script: main()'s code, and no second report of a closed pipe at exit."""
     code = main()
+    # The work is done or abandoned: a signal while the SDKs' threads shut down changes nothing.
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_IGN)
     try:
         sys.stdout.flush()
     except BrokenPipeError:

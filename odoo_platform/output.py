@@ -32,6 +32,30 @@ class OutputError(EstateConfigError):
     """An output path the command may not write: bad input, exit code 2."""
 
 
+class Stopped(BaseException):
+    """The user stopped the command (Ctrl-C, SIGTERM, SIGHUP): nothing more is written.
+
+    Raised by the CLI's signal handler, and again before the final rename in case a library
+    on the way (the Pulumi SDK's event loop catches BaseException) held the first one back.
+    """
+
+    received: int | None = None
+
+    def __init__(self, number: int):
+        super().__init__(number)
+        self.signal = number
+
+    @classmethod
+    def request(cls, number: int) -> None:
+        cls.received = number
+        raise cls(number)
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.received is not None:
+            raise cls(cls.received)
+
+
 def check_dir(target: Path, flag: str) -> Path:
     """The absolute directory a command may replace, or an error naming `flag` and the fix."""
     target = Path(os.path.abspath(target))
@@ -59,6 +83,7 @@ def write_dir(target: Path, files: Mapping[str, str], command: str, flag: str = 
             path.write_text(content)
         if MARKER not in files:
             (staging / MARKER).write_text(marker_text(command, files))
+        Stopped.check()
         _replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -94,6 +119,7 @@ def write_file(target: Path, content: str, flag: str, ours: Callable[[str], bool
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(content)
+        Stopped.check()
         os.replace(staging, target)
     except BaseException:
         Path(staging).unlink(missing_ok=True)
