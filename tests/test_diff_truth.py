@@ -168,6 +168,21 @@ def test_pod_security_labels_are_high():
     assert only_change([namespace], weaken).risk is Risk.HIGH
 
 
+def test_an_annotation_the_cloud_acts_on_is_high():
+    account = k8s("kubernetes:core/v1:ServiceAccount", "operations-sa", {}, labels={"odoo-platform.io/owner": "a"})
+    account["inputs"]["metadata"]["annotations"] = {"azure.workload.identity/client-id": "1111", "note": "x"}
+
+    def note(resources):
+        resources["operations-sa"]["inputs"]["metadata"]["annotations"]["note"] = "y"
+
+    def identity(resources):
+        resources["operations-sa"]["inputs"]["metadata"]["annotations"]["azure.workload.identity/client-id"] = "2222"
+
+    assert only_change([account], note).risk is Risk.LOW
+    change = only_change([account], identity)
+    assert change.risk is Risk.HIGH and "identity" in change.reason
+
+
 def test_a_label_map_that_appears_is_judged_by_its_keys():
     bare = k8s(DEPLOYMENT, "acme-cron", {"template": {"metadata": {"annotations": {}}, "spec": {}}})
 

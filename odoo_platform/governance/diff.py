@@ -64,17 +64,25 @@ HIGH_RISK_TYPES = {
 }
 HIGH_RISK_PROPERTIES = ("backup", "highAvailability", "network", "parameters", "dataEncryption", "securitySettings",
                         "maxConnections", "backupRetentionPeriod", "multiAz", "publiclyAccessible", "immutableStorageWithVersioning")
-# Cloud tags (Azure `tags`; AWS `tags` and the provider-merged `tagsAll`) and Kubernetes annotations are
-# read by people and cost reports, never by the estate itself: changing them is low on any resource.
-TAG_PROPERTIES = ("tags", "tagsAll", "metadata.annotations")
+# Cloud tags (Azure `tags`; AWS `tags` and the provider-merged `tagsAll`) are read by people and cost
+# reports, never by the estate itself: changing them is low on any resource.
+TAG_PROPERTIES = ("tags", "tagsAll")
 # Kubernetes labels, including those of pod templates. A pod template's labels roll the workload's
 # pods when they change, but with the same image and configuration and under its disruption budget,
 # so that alone is low. A label is more than a label when something selects on it: which
 # NetworkPolicy admits a pod, which Service routes to it, whether its Deployment still owns it,
 # which namespaces an admission policy guards. So a label key that any selector of either plan
-# reads (see `selected_label_keys`) is not "labels only", and neither is one the API server acts on.
+# reads (see `selected_label_keys`) is not "labels only".
 LABEL_PROPERTIES = ("metadata.labels", "spec.template.metadata.labels", "spec.jobTemplate.spec.template.metadata.labels")
-ACTING_LABEL_PREFIXES = ("pod-security.kubernetes.io/",)
+ANNOTATION_PROPERTIES = ("metadata.annotations",)
+# Label and annotation keys the cluster or the cloud acts on: changing one is a change of security or
+# exposure, not of metadata.
+ACTING_KEYS = {
+    "pod-security.kubernetes.io/": "changes the Pod Security admission level of a namespace",
+    "azure.workload.identity/": "changes the cloud identity a workload acts as",
+    "eks.amazonaws.com/role-arn": "changes the cloud identity a workload acts as",
+    "service.beta.kubernetes.io/": "changes how the cloud's load balancer exposes a Service",
+}
 
 
 # What a plan's outputs say about each tenant, the risk of a change to it, and why. The database host
@@ -268,11 +276,15 @@ def _classify(type_: str, action: str, stateful: bool, properties: list[Property
     if action == "create":
         return Risk.LOW, "new resource"
     # Before the type's class: a tag on a security group or a database server changes neither.
-    label_keys = _label_keys(properties)
-    if label_keys is not None and any(key.startswith(ACTING_LABEL_PREFIXES) for key in label_keys):
-        return Risk.HIGH, "changes the namespace's Pod Security admission labels"
-    if label_keys is not None and not label_keys & selected_labels:
-        return Risk.LOW, "labels and tags only"
+    metadata = _metadata_keys(properties)
+    if metadata is not None:
+        labels, annotations = metadata
+        acting = [reason for key in sorted(labels | annotations) for prefix, reason in ACTING_KEYS.items()
+                  if key.startswith(prefix)]
+        if acting:
+            return Risk.HIGH, acting[0]
+        if not labels & selected_labels:
+            return Risk.LOW, "labels and tags only"
     paths = [p.path for p in properties]
     if type_ in HIGH_RISK_TYPES:
         return Risk.HIGH, "changes network rules, access or database parameters"
@@ -280,25 +292,34 @@ def _classify(type_: str, action: str, stateful: bool, properties: list[Property
         return Risk.HIGH, "changes recovery, encryption or network settings of a data service"
     if any(path.endswith(".image") or path == "image" for path in paths):
         return Risk.MEDIUM, "changes the running image (an upgrade Job migrates the database)"
-    if label_keys is not None:
+    if metadata is not None:
         return Risk.MEDIUM, "changes labels that selectors read (network policies, services, workload ownership)"
     return Risk.MEDIUM, "changes configuration"
 
 
-def _label_keys(properties: list[PropertyChange]) -> set[str] | None:
-    """The Kubernetes label keys the changes touch, or None when anything besides tags, annotations and labels changes."""
-    keys: set[str] = set()
+def _metadata_keys(properties: list[PropertyChange]) -> tuple[set[str], set[str]] | None:
+    """The label and the annotation keys the changes touch, or None when anything besides tags, labels and
+    annotations changes."""
+    labels: set[str] = set()
+    annotations: set[str] = set()
     for prop in properties:
         if any(_covers(prefix, prop.path) for prefix in TAG_PROPERTIES):
             continue
-        prefix = next((prefix for prefix in LABEL_PROPERTIES if _covers(prefix, prop.path)), None)
-        if prefix is None:
+        for prefixes, keys in ((LABEL_PROPERTIES, labels), (ANNOTATION_PROPERTIES, annotations)):
+            prefix = next((prefix for prefix in prefixes if _covers(prefix, prop.path)), None)
+            if prefix is not None:
+                keys.update(_keys_under(prefix, prop))
+                break
+        else:
             return None
-        if prop.path != prefix:
-            keys.add(prop.path[len(prefix) + 1:])
-        else:  # the whole label map appeared or went: each of its keys changed
-            keys.update(k for side in (prop.before, prop.after) if isinstance(side, dict) for k in side)
-    return keys
+    return labels, annotations
+
+
+def _keys_under(prefix: str, prop: PropertyChange) -> set[str]:
+    if prop.path != prefix:
+        return {prop.path[len(prefix) + 1:]}
+    # The whole map appeared or went: each of its keys changed.
+    return {key for side in (prop.before, prop.after) if isinstance(side, dict) for key in side}
 
 
 def _tenant_facts(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
