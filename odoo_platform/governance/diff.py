@@ -399,7 +399,7 @@ def shown_values(before: Any, after: Any) -> tuple[str, str]:
 
 def _window(text: str, start: int, differs_until: int) -> str:
     # Through the end of this side's differing part and a little after, within the width.
-    end = min(len(text), max(differs_until, start) + VALUE_CONTEXT, start + VALUE_WIDTH)
+    end = min(len(text), differs_until + VALUE_CONTEXT, start + VALUE_WIDTH)
     return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
 
 
