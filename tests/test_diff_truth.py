@@ -58,9 +58,8 @@ def only_change(before_resources, edit):
     before = plan(*before_resources)
     after = copy.deepcopy(before)
     edit({r["name"]: r for r in after["resources"]})
-    changed = [c for c in diff_plans(before, after).changes]
-    assert len(changed) == 1, changed
-    return changed[0]
+    (change,) = diff_plans(before, after).changes
+    return change
 
 
 # Tags and labels only: low whatever the resource.
