@@ -139,6 +139,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     from odoo_platform.releases import (
         LEDGER_NAME,
         Release,
+        image_refusal,
         load_ledger,
         now,
         promoted_by,
@@ -152,6 +153,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
     estate = _stack_estate(project, args.stack)
     if args.ring not in estate.ring_order:
         raise UsageError(f"--ring: {args.ring!r} is not a release ring of {args.stack} (use one of {', '.join(estate.ring_order)})")
+    # Checked before anything is written: the reference goes into the stack file and the ledger.
+    bad_image = image_refusal(estate, args.image)
+    if bad_image:
+        raise UsageError(f"--image: {bad_image}")
     ledger_path = project.stack_config_dir / LEDGER_NAME
     refusal = promotion_refusal(estate, load_ledger(ledger_path), args.ring, args.image)
     if refusal:
