@@ -97,15 +97,15 @@ def _pack_dirs(project: Project, names: list[str] | None) -> list[Path]:
 
 
 def _read_policy_config(path: str | None) -> dict:
+    from odoo_platform.policy.runner import validate_policy_config
+
     if not path:
         return {}
     try:
         document = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise UsageError(f"--policy-config: {path} is not a readable JSON file ({exc}; use the pulumi --policy-pack-config format)") from None
-    if not isinstance(document, dict):
-        raise UsageError(f"--policy-config: {path} must hold a JSON object such as {{\"all\": \"mandatory\"}}")
-    return document
+    return validate_policy_config(document, path)
 
 
 def _check_policy(project: Project, plan: dict, packs: list[str] | None, policy_config: str | None) -> tuple[dict, str]:
