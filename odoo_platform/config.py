@@ -35,9 +35,10 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 FQDN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ODOO_VERSION_IN_TAG = re.compile(r":(\d{2})(\.\d)?(?:[-@.]|$)")
 
-# Kubernetes "Labels and Selectors": a label value is at most 63 characters, empty or beginning and
-# ending with an alphanumeric character, with '-', '_', '.' and alphanumerics between. The same
-# values become Azure and AWS tags, whose rules are looser.
+# Kubernetes "Labels and Selectors": a label value is at most 63 characters, beginning and ending
+# with an alphanumeric character, with '-', '_', '.' and alphanumerics between (Kubernetes also
+# allows an empty value; an empty owner or cost centre would charge nobody, so it is refused). The
+# same values become Azure and AWS tags, whose rules are looser.
 LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
