@@ -113,15 +113,15 @@ def _pack_dirs(project: Project, names: list[str] | None) -> list[Path]:
 
 
 def _read_policy_config(path: str | None) -> dict:
+    from odoo_platform.policy.runner import validate_policy_config
+
     if not path:
         return {}
     try:
         document = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise UsageError(f"--policy-config: {path} is not a readable JSON file ({exc}; use the pulumi --policy-pack-config format)") from None
-    if not isinstance(document, dict):
-        raise UsageError(f"--policy-config: {path} must hold a JSON object such as {{\"all\": \"mandatory\"}}")
-    return document
+    return validate_policy_config(document, path)
 
 
 def _check_policy(project: Project, plan: dict, packs: list[str] | None, policy_config: str | None) -> tuple[dict, str]:
@@ -165,6 +165,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     from odoo_platform.releases import (
         LEDGER_NAME,
         Release,
+        image_refusal,
         load_ledger,
         now,
         promoted_by,
@@ -178,6 +179,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
     estate = _stack_estate(project, args.stack)
     if args.ring not in estate.ring_order:
         raise UsageError(f"--ring: {args.ring!r} is not a release ring of {args.stack} (use one of {', '.join(estate.ring_order)})")
+    # Checked before anything is written: the reference goes into the stack file and the ledger.
+    bad_image = image_refusal(estate, args.image)
+    if bad_image:
+        raise UsageError(f"--image: {bad_image}")
     ledger_path = project.stack_config_dir / LEDGER_NAME
     refusal = promotion_refusal(estate, load_ledger(ledger_path), args.ring, args.image)
     if refusal:

@@ -6,12 +6,24 @@ contract other tools rely on; everything else has defaults a team can override.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from odoo_platform.errors import EstateConfigError
@@ -20,11 +32,108 @@ from odoo_platform.tiers import DEFAULT_TIER_CATALOGUE, TierSpec
 CONFIG_NAMESPACE = "odoo-platform"
 
 SHARED_SERVER = re.compile(r"^shared(-([2-9]|[1-9][0-9]+))?$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 FQDN_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-DIGEST_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
-TAGGED_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
 ODOO_VERSION_IN_TAG = re.compile(r":(\d{2})(\.\d)?(?:[-@.]|$)")
+
+# Kubernetes "Labels and Selectors": a label value is at most 63 characters, beginning and ending
+# with an alphanumeric character, with '-', '_', '.' and alphanumerics between (Kubernetes also
+# allows an empty value; an empty owner or cost centre would charge nobody, so it is refused). The
+# same values become Azure and AWS tags, whose rules are looser.
+LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+
+
+def _label_value(value: str) -> str:
+    if not LABEL_VALUE.match(value):
+        example = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:63].strip("-") or "platform-team"
+        raise ValueError(
+            f"{value!r} is not a valid Kubernetes label value (use letters, digits, '-', '_', '.', at most 63 characters, "
+            f"beginning and ending with a letter or digit, e.g. {example})"
+        )
+    return value
+
+
+LabelValue = Annotated[str, AfterValidator(_label_value)]
+"""A config value that is written into Kubernetes labels and cloud tags."""
+
+
+# Image references as the distribution reference grammar defines them (github.com/distribution/
+# reference, reference.go): [domain[:port]/]path-component(/path-component)*[:tag][@digest]. Parsed,
+# never prefix-matched: `docker.io/library/../../evil/odoo` has the invalid components `..`.
+_ALPHANUMERIC = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|[-]+)"
+PATH_COMPONENT = re.compile(rf"^{_ALPHANUMERIC}(?:{_SEPARATOR}{_ALPHANUMERIC})*$")
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+DOMAIN = re.compile(rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+SHA256_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+NAME_TOTAL_LENGTH_MAX = 255
+IMAGE_FIX = "use registry/repository:tag or registry/repository@sha256:<64 hex>"
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    domain: str
+    """Registry host and port; empty when the reference names none (Docker would assume docker.io)."""
+    path: tuple[str, ...]
+    tag: str = ""
+    digest: str = ""
+
+    @property
+    def repository(self) -> str:
+        return "/".join((self.domain, *self.path) if self.domain else self.path)
+
+    def is_under(self, prefix: "ImageReference") -> bool:
+        """Whether this image lives under a registry prefix, compared component by component."""
+        return (
+            self.domain.lower() == prefix.domain.lower()
+            and len(self.path) > len(prefix.path)
+            and self.path[: len(prefix.path)] == prefix.path
+        )
+
+
+def parse_image_reference(value: str) -> ImageReference:
+    """An image reference split into domain, path components, tag and digest; ValueError naming the fault."""
+
+    def refuse(fault: str) -> ValueError:
+        return ValueError(f"{value!r} is not an image reference: {fault} ({IMAGE_FIX})")
+
+    name, at, digest = value.partition("@")
+    if at and not SHA256_DIGEST.match(digest):
+        raise refuse(f"the digest {digest!r} is not sha256:<64 lowercase hex>")
+    slash = name.rfind("/")
+    tag = ""
+    if ":" in name[slash + 1:]:
+        name, _, tag = name.rpartition(":")
+        if not TAG.match(tag):
+            raise refuse(f"the tag {tag!r} is not a tag (letters, digits, '_', '.', '-', at most 128)")
+    if not name:
+        raise refuse("it names no repository")
+    if len(name) > NAME_TOTAL_LENGTH_MAX:
+        raise refuse(f"the name is longer than {NAME_TOTAL_LENGTH_MAX} characters")
+    components = name.split("/")
+    domain = ""
+    # As the reference grammar's splitDomain: the first component is a registry when it has a '.' or a
+    # port, is `localhost`, or has capitals (which a path never has).
+    first = components[0]
+    if len(components) > 1 and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        domain = components.pop(0)
+        if not DOMAIN.match(domain):
+            raise refuse(f"the registry {domain!r} is not a host[:port]")
+    for component in components:
+        if not PATH_COMPONENT.match(component):
+            raise refuse(f"the path component {component!r} is invalid (lowercase letters and digits, "
+                         "separated by '.', '_', '__' or '-')")
+    return ImageReference(domain=domain, path=tuple(components), tag=tag, digest=digest)
+
+
+def _image(value: str) -> str:
+    parse_image_reference(value)
+    return value
+
+
+ImageRef = Annotated[str, AfterValidator(_image)]
+"""A config value naming a container image."""
 
 
 class Cloud(str, Enum):
@@ -64,21 +173,23 @@ class _Model(BaseModel):
 
 class Tenant(_Model):
     name: str = Field(description="DNS-1123 label, at most 30 characters; names the namespace and database.")
-    tier: Annotated[int, Field(ge=1, le=3, description="Service tier 1 (critical) to 3 (standard).")]
-    users: Annotated[int, Field(ge=1, le=5000, description="Concurrent users; drives Odoo workers and sizing.")]
+    # Strict: `tier: true` or `users: "25"` is a mistake, not tier 1 or 25 users. Pulumi hands
+    # structured config to the program as JSON, so YAML numbers arrive as numbers.
+    tier: Annotated[StrictInt, Field(ge=1, le=3, description="Service tier 1 (critical) to 3 (standard).")]
+    users: Annotated[StrictInt, Field(ge=1, le=5000, description="Concurrent users; drives Odoo workers and sizing.")]
     hostname: str = Field(description="Public FQDN the tenant's Odoo answers on.")
     isolation: Optional[Isolation] = Field(
         default=None,
         description="shared or dedicated; defaults from the estate's tenancy model.",
     )
     ring: str = Field(default="broad", description="Release ring the tenant belongs to.")
-    cost_centre: Optional[str] = Field(default=None, description="Cost centre charged for this tenant.")
+    cost_centre: Optional[LabelValue] = Field(default=None, description="Cost centre charged for this tenant.")
     server: Optional[str] = Field(
         default=None,
         description="Shared PostgreSQL server of a shared tenant: shared (the default), shared-2, shared-3, ... "
         "Only this entry moves the tenant: placements never follow other tenants' edits.",
     )
-    shard: Optional[int] = Field(
+    shard: Optional[StrictInt] = Field(
         default=None, ge=1, description="Shard stack number within the tenant's ring in a sharded estate (default 1)."
     )
 
@@ -101,6 +212,13 @@ class Tenant(_Model):
     @field_validator("hostname")
     @classmethod
     def _fqdn(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value.strip("[]"))
+        except ValueError:
+            pass
+        else:
+            raise ValueError(f"{value!r} is an IP address (use the tenant's DNS name, e.g. erp.example.com: "
+                             "Traefik routes and certificates are issued by hostname)")
         labels = value.split(".")
         if len(value) > 253 or len(labels) < 2 or not all(FQDN_LABEL.match(label) for label in labels):
             raise ValueError(
@@ -111,24 +229,29 @@ class Tenant(_Model):
     @field_validator("ring")
     @classmethod
     def _ring_label(cls, value: str) -> str:
-        if not DNS_LABEL.match(value):
-            raise ValueError(f"{value!r} is not a ring name (use lowercase letters, digits and '-')")
-        return value
+        return _ring_name(value)
+
+
+def _ring_name(value: str) -> str:
+    # A ring names shard stacks and is a label value: a DNS label (at most 63 characters).
+    if not DNS_LABEL.match(value):
+        raise ValueError(f"{value!r} is not a ring name (use lowercase letters, digits and '-', at most 63 characters)")
+    return value
 
 
 class PostgresSettings(_Model):
-    version: Annotated[int, Field(ge=14, le=17)] = 16
-    max_connections: Annotated[int, Field(ge=50, le=5000)] = 800
-    reserved_connections: Annotated[int, Field(ge=5, le=500)] = 50
-    storage_gb: Annotated[int, Field(ge=32, le=16384)] = 128
+    version: Annotated[StrictInt, Field(ge=14, le=17)] = 16
+    max_connections: Annotated[StrictInt, Field(ge=50, le=5000)] = 800
+    reserved_connections: Annotated[StrictInt, Field(ge=5, le=500)] = 50
+    storage_gb: Annotated[StrictInt, Field(ge=32, le=16384)] = 128
 
 
 class Window(_Model):
     """A weekly window in the estate's time zone, e.g. Sunday 02:00 for 4 hours."""
 
-    day_of_week: Annotated[int, Field(ge=0, le=6, description="0 is Sunday.")] = 0
-    start_hour: Annotated[int, Field(ge=0, le=23)] = 2
-    duration_hours: Annotated[int, Field(ge=1, le=12)] = 4
+    day_of_week: Annotated[StrictInt, Field(ge=0, le=6, description="0 is Sunday.")] = 0
+    start_hour: Annotated[StrictInt, Field(ge=0, le=23)] = 2
+    duration_hours: Annotated[StrictInt, Field(ge=1, le=12)] = 4
 
 
 class DatedFreeze(_Model):
@@ -146,10 +269,10 @@ class DatedFreeze(_Model):
 class ChangeCalendar(_Model):
     """When changes may happen: month-, quarter- and year-end close are frozen."""
 
-    month_end_business_days: Annotated[int, Field(ge=0, le=10)] = 3
-    month_start_days: Annotated[int, Field(ge=0, le=10)] = 2
-    quarter_end_business_days: Annotated[int, Field(ge=0, le=15)] = 5
-    quarter_start_days: Annotated[int, Field(ge=0, le=15)] = 3
+    month_end_business_days: Annotated[StrictInt, Field(ge=0, le=10)] = 3
+    month_start_days: Annotated[StrictInt, Field(ge=0, le=10)] = 2
+    quarter_end_business_days: Annotated[StrictInt, Field(ge=0, le=15)] = 5
+    quarter_start_days: Annotated[StrictInt, Field(ge=0, le=15)] = 3
     year_end_from: str = Field(default="12-15", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
     year_end_until: str = Field(default="01-05", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
     freezes: list[DatedFreeze] = Field(default_factory=list)
@@ -158,8 +281,8 @@ class ChangeCalendar(_Model):
 class BusinessHours(_Model):
     """When non-production Odoo runs; outside these hours dev and staging scale to zero."""
 
-    start_hour: Annotated[int, Field(ge=0, le=23)] = 7
-    end_hour: Annotated[int, Field(ge=1, le=24)] = 20
+    start_hour: Annotated[StrictInt, Field(ge=0, le=23)] = 7
+    end_hour: Annotated[StrictInt, Field(ge=1, le=24)] = 20
     days: str = Field(default="1-5", pattern=r"^[0-6](-[0-6])?(,[0-6](-[0-6])?)*$", description="Cron day-of-week list.")
 
     @model_validator(mode="after")
@@ -171,21 +294,21 @@ class BusinessHours(_Model):
 
 class KubernetesSettings(_Model):
     version: str = Field(default="1.30", pattern=r"^1\.\d{2}$")
-    create_cluster: bool = Field(
+    create_cluster: StrictBool = Field(
         default=False,
         description="Create a private AKS/EKS cluster; false uses the existing cluster of the ambient kubeconfig.",
     )
     node_vm_size: str = Field(default="", description="Node size (default Standard_D4ds_v5 on Azure, m7g.xlarge on AWS).")
-    nodes_min: Annotated[int, Field(ge=1, le=100)] = 3
-    nodes_max: Annotated[int, Field(ge=1, le=500)] = 12
+    nodes_min: Annotated[StrictInt, Field(ge=1, le=100)] = 3
+    nodes_max: Annotated[StrictInt, Field(ge=1, le=500)] = 12
     ingress_namespace: str = "traefik"
     traefik_chart_version: str = "36.3.0"
-    scaler_image: str = "registry.k8s.io/kubectl:v1.30.14"
-    redis_image: str = "docker.io/library/redis:7.4.2"
-    postgres_client_image: str = "docker.io/library/postgres:16.6"
-    azure_cli_image: str = "mcr.microsoft.com/azure-cli:2.67.0"
-    aws_cli_image: str = "docker.io/amazon/aws-cli:2.22.35"
-    curl_image: str = "docker.io/curlimages/curl:8.11.1"
+    scaler_image: ImageRef = "registry.k8s.io/kubectl:v1.30.14"
+    redis_image: ImageRef = "docker.io/library/redis:7.4.2"
+    postgres_client_image: ImageRef = "docker.io/library/postgres:16.6"
+    azure_cli_image: ImageRef = "mcr.microsoft.com/azure-cli:2.67.0"
+    aws_cli_image: ImageRef = "docker.io/amazon/aws-cli:2.22.35"
+    curl_image: ImageRef = "docker.io/curlimages/curl:8.11.1"
     pushgateway_url: str = Field(
         default="http://prometheus-pushgateway.monitoring.svc:9091",
         description="Where backup and restore-drill jobs report their result metrics.",
@@ -197,6 +320,17 @@ class KubernetesSettings(_Model):
     admin_cidrs: list[str] = Field(
         default_factory=list, description="Source ranges allowed to reach /web/database; empty blocks it entirely."
     )
+
+    @field_validator("admin_cidrs")
+    @classmethod
+    def _cidrs(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a CIDR range ({exc}; use a network address and prefix, "
+                                 "e.g. 10.40.250.0/28)") from None
+        return values
 
 
 KMS_KEY_REFERENCE = re.compile(r"^(azurekms|awskms|gcpkms|hashivault)://\S+$")
@@ -228,8 +362,7 @@ class ImagePolicy(_Model):
     @classmethod
     def _prefixes(cls, values: list[str]) -> list[str]:
         for value in values:
-            if not re.match(r"^[a-z0-9][a-z0-9.-]*(:\d+)?(/[a-z0-9._-]+)*$", value) or "." not in value.split("/")[0]:
-                raise ValueError(f"{value!r} is not a registry prefix (use a host with a dot, e.g. registry.example.com/odoo)")
+            _registry_prefix(value)
         return values
 
     @field_validator("signing_key")
@@ -240,7 +373,25 @@ class ImagePolicy(_Model):
         return value
 
     def approves(self, image: str) -> bool:
-        return any(image.startswith(f"{registry}/") for registry in self.approved_registries)
+        """Whether the image lies under an approved registry prefix, component by component."""
+        try:
+            reference = parse_image_reference(image)
+        except ValueError:
+            return False
+        return any(reference.is_under(_registry_prefix(registry)) for registry in self.approved_registries)
+
+
+def _registry_prefix(value: str) -> ImageReference:
+    """A registry prefix (host[:port][/path]) as a reference without tag or digest."""
+    domain, _, path = value.partition("/")
+    components = tuple(path.split("/")) if path else ()
+    if (
+        "." not in domain.split(":")[0]
+        or not DOMAIN.match(domain)
+        or not all(PATH_COMPONENT.match(component) for component in components)
+    ):
+        raise ValueError(f"{value!r} is not a registry prefix (use a host with a dot, e.g. registry.example.com/odoo)")
+    return ImageReference(domain=domain, path=components)
 
 
 class GitOps(_Model):
@@ -254,15 +405,23 @@ class GitOps(_Model):
     backend: str = Field(default="", description="State backend URL (default: the pipeline's backend for the cloud).")
     secrets_provider: str = Field(default="", description="Secrets provider URL (default: a key per stack).")
     deploy_identity: str = Field(default="", description="Workload identity of the operator's workspace (client id or role ARN).")
-    resync_minutes: Annotated[int, Field(ge=1, le=1440)] = 0
+    resync_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 0
     """0: by environment (10 minutes in dev, 30 in staging, 60 in production)."""
 
 
 class Sharding(_Model):
     """How a large estate is split into a foundation stack and shard stacks (see sharding.py)."""
 
-    max_tenants_per_shard: Annotated[int, Field(ge=1, le=1000)] = 50
+    max_tenants_per_shard: Annotated[StrictInt, Field(ge=1, le=1000)] = 50
 
+
+# RFC 1918 (private IPv4) and RFC 4193 (unique local IPv6). Not `is_private`, which also counts
+# documentation, benchmarking and loopback ranges as private.
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+ADMIN_CIDR_WIDEST_PREFIX = {4: 16, 6: 48}
+"""The widest admin range production accepts, per IP version (a /16 is 65,536 addresses)."""
 
 IMAGE_SETTINGS = ("scaler_image", "redis_image", "postgres_client_image", "azure_cli_image", "aws_cli_image", "curl_image")
 
@@ -272,10 +431,10 @@ class Estate(_Model):
     region: str
     environment: Environment
     tenancy: Tenancy
-    image: str
+    image: ImageRef
     tenants: Annotated[list[Tenant], Field(min_length=1)]
-    owner: str = Field(default="platform-team", description="Team accountable for the estate (tagged on every resource).")
-    cost_centre: str = Field(default="hosting", description="Default cost centre for shared services.")
+    owner: LabelValue = Field(default="platform-team", description="Team accountable for the estate (tagged on every resource).")
+    cost_centre: LabelValue = Field(default="hosting", description="Default cost centre for shared services.")
     time_zone: str = Field(default="UTC", description="IANA time zone for windows and schedules.")
     maintenance_window: Window = Window()
     maintenance_windows: dict[int, Window] = Field(
@@ -312,12 +471,14 @@ class Estate(_Model):
             raise ValueError(f"{value!r} is not a region name (use the cloud's region id, e.g. westeurope or eu-central-1)")
         return value
 
-    @field_validator("image")
+    @field_validator("ring_order")
     @classmethod
-    def _image_reference(cls, value: str) -> str:
-        if not (DIGEST_IMAGE.match(value) or TAGGED_IMAGE.match(value)):
-            raise ValueError(f"{value!r} is not an image reference (use registry/repo:tag or registry/repo@sha256:<64 hex>)")
-        return value
+    def _ring_order(cls, values: list[str]) -> list[str]:
+        for position, ring in enumerate(values):
+            _ring_name(ring)
+            if ring in values[:position]:
+                raise ValueError(f"{ring!r} is listed twice (list each ring once, first to last)")
+        return values
 
     @field_validator("time_zone")
     @classmethod
@@ -350,7 +511,7 @@ class Estate(_Model):
 
     @model_validator(mode="after")
     def _estate_rules(self) -> "Estate":
-        if self.environment in (Environment.STAGING, Environment.PROD) and not DIGEST_IMAGE.match(self.image):
+        if self.environment in (Environment.STAGING, Environment.PROD) and not self.pinned_by_digest:
             raise FieldError(
                 "image",
                 f"{self.image!r} is a tag; {self.environment.value} needs an image pinned by digest (use repo@sha256:<64 hex>)",
@@ -358,14 +519,17 @@ class Estate(_Model):
         for ring, ring_image in self.rings.items():
             if ring not in self.ring_order:
                 raise FieldError(f"rings.{ring}", f"{ring!r} is not a release ring (use one of {', '.join(self.ring_order)})")
-            if not (DIGEST_IMAGE.match(ring_image) or TAGGED_IMAGE.match(ring_image)):
-                raise FieldError(f"rings.{ring}", f"{ring_image!r} is not an image reference (use repo@sha256:<64 hex>)")
-            if self.environment in (Environment.STAGING, Environment.PROD) and not DIGEST_IMAGE.match(ring_image):
+            try:
+                pinned = bool(parse_image_reference(ring_image).digest)
+            except ValueError as exc:
+                raise FieldError(f"rings.{ring}", str(exc)) from None
+            if self.environment in (Environment.STAGING, Environment.PROD) and not pinned:
                 raise FieldError(
                     f"rings.{ring}",
                     f"{ring_image!r} is a tag; {self.environment.value} promotes images by digest (use repo@sha256:<64 hex>)",
                 )
         self._check_image_policy()
+        self._check_admin_cidrs()
         seen_names: dict[str, int] = {}
         seen_hosts: dict[str, int] = {}
         for index, tenant in enumerate(self.tenants):
@@ -404,7 +568,38 @@ class Estate(_Model):
                     f"tenants[{index}].server",
                     f"{tenant.server!r} is for shared tenants; a dedicated tenant has its own server (remove server)",
                 )
+        self._check_nested_hostnames(seen_hosts)
         return self
+
+    def _check_nested_hostnames(self, hosts: dict[str, int]) -> None:
+        # A hostname under another tenant's (x.a.example.com under a.example.com) could be covered by
+        # that tenant's wildcard certificate and routes; each tenant's name must stand alone.
+        for index, tenant in enumerate(self.tenants):
+            labels = tenant.hostname.split(".")
+            for cut in range(1, len(labels) - 1):
+                parent = ".".join(labels[cut:])
+                if parent in hosts:
+                    raise FieldError(
+                        f"tenants[{index}].hostname",
+                        f"{tenant.hostname!r} is under tenants[{hosts[parent]}]'s hostname {parent!r} "
+                        f"(give each tenant a hostname of its own, not under another tenant's, e.g. {labels[0]}-{parent})",
+                    )
+
+    def _check_admin_cidrs(self) -> None:
+        # The allow-list opens Odoo's database manager (backup, restore, drop of the whole database):
+        # in production only an administrators' private network may reach it.
+        if self.environment is not Environment.PROD:
+            return
+        for index, value in enumerate(self.kubernetes.admin_cidrs):
+            network = ipaddress.ip_network(value)
+            narrowest = ADMIN_CIDR_WIDEST_PREFIX[network.version]
+            private = any(network.version == block.version and network.subnet_of(block) for block in PRIVATE_NETWORKS)
+            if not private or network.prefixlen < narrowest:
+                raise FieldError(
+                    f"kubernetes.adminCidrs[{index}]",
+                    f"{value!r} would open Odoo's database manager to a public or wide range; prod admits only private "
+                    f"ranges of /{narrowest} or narrower (use your administrators' private subnet, e.g. 10.40.250.0/28)",
+                )
 
     def _check_image_policy(self) -> None:
         policy = self.image_policy
@@ -453,7 +648,7 @@ class Estate(_Model):
 
     @property
     def pinned_by_digest(self) -> bool:
-        return bool(DIGEST_IMAGE.match(self.image))
+        return bool(parse_image_reference(self.image).digest)
 
     @property
     def odoo_major_version(self) -> int:
@@ -464,9 +659,7 @@ class Estate(_Model):
 
 def repository_of(image: str) -> str:
     """registry/path/name of an image reference, without tag or digest (a registry port is kept)."""
-    name = image.split("@", 1)[0]
-    head, _, last = name.rpartition("/")
-    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+    return parse_image_reference(image).repository
 
 
 def _isolation_for(tenancy: Tenancy) -> Optional[Isolation]:

@@ -5,11 +5,13 @@ each digest has run. A ring may only run a digest that already ran in the ring b
 the previous ring of the same environment, or the last ring of the previous environment
 for the first ring. `odoo-platform promote` checks the ledger, writes the ring's image into
 the stack file and appends to the ledger; the program refuses a stack file whose ring image
-skipped a ring, so a hand edit cannot bypass the order either.
+skipped a ring, or a production image that never ran in staging's last ring, so a hand edit
+cannot bypass the order either.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -19,7 +21,7 @@ from typing import Optional
 
 import yaml
 
-from odoo_platform.config import Environment, Estate
+from odoo_platform.config import CONFIG_NAMESPACE, Environment, Estate, parse_image_reference
 from odoo_platform.errors import EstateConfigError
 
 ENVIRONMENT_ORDER = (Environment.DEV, Environment.STAGING, Environment.PROD)
@@ -62,13 +64,33 @@ def has_run(ledger: list[Release], environment: str, ring: str, image: str) -> b
 
 
 def check_rings(estate: Estate, ledger: list[Release]) -> None:
-    """Refuse ring images that skipped the ring before them."""
+    """Refuse ring images that skipped the ring before them, and a production image that skipped staging."""
+    if estate.environment is Environment.PROD:
+        # The estate's image is what every ring without its own image runs: in production it must
+        # have run in staging's last ring, exactly like an image promoted into prod's first ring.
+        refusal = promotion_refusal(estate, ledger, estate.ring_order[0], estate.image)
+        if refusal:
+            raise EstateConfigError(f"image: {refusal}")
     for ring, image in estate.rings.items():
         if image == estate.image:
             continue
         refusal = promotion_refusal(estate, ledger, ring, image)
         if refusal:
             raise EstateConfigError(f"rings.{ring}: {refusal}")
+
+
+def image_refusal(estate: Estate, image: str) -> Optional[str]:
+    """Why `image` cannot be promoted into this estate at all (a bad reference, a tag, a registry), or None."""
+    try:
+        reference = parse_image_reference(image)
+    except ValueError as exc:
+        return str(exc)
+    if estate.environment in (Environment.STAGING, Environment.PROD) and not reference.digest:
+        return f"{image!r} is a tag; {estate.environment.value} promotes images by digest (use repo@sha256:<64 hex>)"
+    if not estate.image_policy.approves(image):
+        return (f"{image!r} is not from an approved registry "
+                "(add its registry to imagePolicy.approvedRegistries or use an approved one)")
+    return None
 
 
 def promotion_refusal(estate: Estate, ledger: list[Release], ring: str, image: str) -> Optional[str]:
@@ -91,7 +113,10 @@ def record(path: Path, release: Release) -> None:
 def set_ring_image(stack_file: Path, ring: str, image: str, current: dict[str, str]) -> None:
     """Rewrite only the `odoo-platform:rings` line of a stack file, keeping its comments and layout."""
     rings = dict(current) | {ring: image}
-    new_line = "  odoo-platform:rings: {" + ", ".join(f'{k}: "{v}"' for k, v in rings.items()) + "}\n"
+    # Emitted by the YAML library, every key and value double-quoted (escapes for quotes, braces,
+    # newlines) and never folded: whatever a value holds, it stays one inert scalar on this one line.
+    flow = yaml.safe_dump(rings, default_flow_style=True, default_style='"', sort_keys=False, width=math.inf).strip()
+    new_line = f"  {CONFIG_NAMESPACE}:rings: {flow}\n"
     lines = stack_file.read_text().splitlines(keepends=True)
     kept: list[str] = []
     skipping = False

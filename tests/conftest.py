@@ -16,7 +16,9 @@ from odoo_platform.offline.stackfiles import load_project, read_stack_config
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "tests" / "contracts"
 
-DIGEST = "registry.example.com/odoo/odoo@sha256:" + "ab" * 32
+# The release the shipped production stacks run: the ledger (stacks/releases.yaml) has it through staging/broad,
+# which a production image needs.
+DIGEST = "registry.example.com/odoo/odoo@sha256:3f6c2a1b9d8e7f60a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2"
 
 BASE_ESTATE: dict[str, Any] = {
     "cloud": "azure",

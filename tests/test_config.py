@@ -111,3 +111,115 @@ def test_unknown_tenant_lists_the_known_ones():
 
 def test_digest_pinned_image_is_accepted_in_prod():
     assert parse_estate(estate(environment="prod", image=DIGEST)).pinned_by_digest
+
+
+# Issue 15 §3: inputs that reach Kubernetes, the database manager or the registry are refused at the
+# model, each with one line naming the field and the fix.
+
+EVIL_IMAGE = "docker.io/library/../../evil/odoo"
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            estate(owner="Platform Team (Finance)"),
+            "owner: 'Platform Team (Finance)' is not a valid Kubernetes label value (use letters, digits, '-', '_', '.', "
+            "at most 63 characters, beginning and ending with a letter or digit, e.g. platform-team-finance)",
+        ),
+        (estate(costCentre="c" * 64), "costCentre: 'cccc"),
+        (estate(costCentre="-hosting"), "costCentre: '-hosting' is not a valid Kubernetes label value"),
+        (estate(tenants=[_tenant(costCentre="client acme")]), "tenants[0].costCentre: 'client acme' is not a valid Kubernetes label"),
+        (estate(tenants=[_tenant(ring="r" * 64)]), "tenants[0].ring: 'rrrr"),
+        (estate(ringOrder=["canary", "r" * 64]), "ringOrder: 'rrrr"),
+        (estate(ringOrder=["canary", "early", "canary"]), "ringOrder: 'canary' is listed twice (list each ring once"),
+        (estate(tenants=[_tenant(tier=True)]), "tenants[0].tier: True: input should be a valid integer"),
+        (estate(tenants=[_tenant(users="25")]), "tenants[0].users: '25': input should be a valid integer"),
+        (estate(tenants=[_tenant(users=2.5)]), "tenants[0].users: 2.5: input should be a valid integer"),
+        (estate(postgres={"maxConnections": "800"}), "postgres.maxConnections: '800': input should be a valid integer"),
+        (estate(maintenanceWindow={"startHour": True}), "maintenanceWindow.startHour: True: input should be a valid integer"),
+        (estate(kubernetes={"createCluster": "yes"}), "kubernetes.createCluster: 'yes': input should be a valid boolean"),
+        (estate(sharding={"maxTenantsPerShard": 1.5}), "sharding.maxTenantsPerShard: 1.5: input should be a valid integer"),
+        (estate(tenants=[_tenant(hostname="10.20.30.40")]), "tenants[0].hostname: '10.20.30.40' is an IP address (use the tenant's DNS name"),
+        (estate(tenants=[_tenant(hostname="2001:db8::1")]), "tenants[0].hostname: '2001:db8::1' is an IP address"),
+        (
+            estate(tenants=[_tenant(), _tenant(name="other", hostname="x.acme.erp.example.com")]),
+            "tenants[1].hostname: 'x.acme.erp.example.com' is under tenants[0]'s hostname 'acme.erp.example.com' "
+            "(give each tenant a hostname of its own",
+        ),
+        (
+            estate(tenants=[_tenant(name="other", hostname="x.acme.erp.example.com"), _tenant()]),
+            "tenants[0].hostname: 'x.acme.erp.example.com' is under tenants[1]'s hostname",
+        ),
+        (
+            estate(kubernetes={"adminCidrs": ["10.40.250.1/28"]}),
+            "kubernetes.adminCidrs: '10.40.250.1/28' is not a CIDR range (10.40.250.1/28 has host bits set",
+        ),
+        (estate(kubernetes={"adminCidrs": ["office"]}), "kubernetes.adminCidrs: 'office' is not a CIDR range"),
+        (
+            estate(environment="prod", image=DIGEST, kubernetes={"adminCidrs": ["10.40.250.0/28", "0.0.0.0/0"]}),
+            "kubernetes.adminCidrs[1]: '0.0.0.0/0' would open Odoo's database manager to a public or wide range; "
+            "prod admits only private ranges of /16 or narrower",
+        ),
+        (estate(environment="prod", image=DIGEST, kubernetes={"adminCidrs": ["203.0.113.0/28"]}), "kubernetes.adminCidrs[0]: '203.0.113.0/28' would"),
+        (estate(environment="prod", image=DIGEST, kubernetes={"adminCidrs": ["10.0.0.0/8"]}), "kubernetes.adminCidrs[0]: '10.0.0.0/8' would"),
+        (estate(environment="prod", image=DIGEST, kubernetes={"adminCidrs": ["2001:db8::/32"]}), "kubernetes.adminCidrs[0]: '2001:db8::/32' would"),
+        (
+            estate(image=EVIL_IMAGE),
+            f"image: {EVIL_IMAGE!r} is not an image reference: the path component '..' is invalid",
+        ),
+        (estate(image="registry.example.com/odoo/Odoo:17.0"), "image: 'registry.example.com/odoo/Odoo:17.0' is not an image reference: the path component 'Odoo'"),
+        (estate(image="registry.example.com/odoo/odoo@sha256:abc"), "image: 'registry.example.com/odoo/odoo@sha256:abc' is not an image reference: the digest"),
+        (estate(image="registry.example.com/odoo/odoo:17.0\"}"), "image: 'registry.example.com/odoo/odoo:17.0\"}' is not an image reference: the tag"),
+        (estate(rings={"canary": "registry.example.com/odoo//odoo:18.0"}), "rings.canary: 'registry.example.com/odoo//odoo:18.0' is not an image reference"),
+        (estate(kubernetes={"redisImage": "docker.io/library/../redis:7"}), "kubernetes.redisImage: 'docker.io/library/../redis:7' is not an image reference"),
+        (
+            estate(image="docker.io/libraryx/odoo:17.0"),
+            "image: 'docker.io/libraryx/odoo:17.0' is not from an approved registry",
+        ),
+        (
+            estate(imagePolicy={"approvedRegistries": ["registry.example.com/../odoo"]}),
+            "imagePolicy.approvedRegistries: 'registry.example.com/../odoo' is not a registry prefix",
+        ),
+    ],
+)
+def test_inputs_that_reach_kubernetes_or_the_registry_are_refused(config, expected):
+    assert _error(config).startswith(expected)
+
+
+def test_the_same_classes_accept_valid_values():
+    model = parse_estate(estate(
+        owner="Platform_Team.Finance", costCentre="hosting-2026",
+        tenants=[_tenant(costCentre="client-acme", ring="early"), _tenant(name="beta", hostname="beta.erp.example.com")],
+        ringOrder=["canary", "early", "broad"],
+        kubernetes={"adminCidrs": ["198.51.100.0/28", "2001:db8::/64"], "createCluster": True, "redisImage": "docker.io/library/redis@sha256:" + "0" * 64},
+        postgres={"maxConnections": 900}, maintenanceWindows={"1": {"dayOfWeek": 3}},
+        changeCalendar={"freezes": [{"start": "2026-12-01", "end": "2026-12-02", "reason": "audit"}]},
+    ))
+    assert model.owner == "Platform_Team.Finance" and model.tenants[0].cost_centre == "client-acme"
+    assert model.kubernetes.create_cluster is True and model.postgres.max_connections == 900
+    assert model.maintenance_windows[1].day_of_week == 3 and model.change_calendar.freezes[0].start.year == 2026
+    # In production a private admin subnet is what the allow-list is for.
+    prod = parse_estate(estate(environment="prod", image=DIGEST, kubernetes={"adminCidrs": ["10.40.250.0/28", "fd00:1::/64"]}))
+    assert prod.kubernetes.admin_cidrs == ["10.40.250.0/28", "fd00:1::/64"]
+
+
+def test_sibling_hostnames_under_a_shared_parent_are_not_nested():
+    model = parse_estate(estate(tenants=[_tenant(hostname="acme.erp.example.com"),
+                                         _tenant(name="other", hostname="x-acme.erp.example.com")]))
+    assert [t.hostname for t in model.tenants] == ["acme.erp.example.com", "x-acme.erp.example.com"]
+
+
+def test_image_references_are_parsed_and_approved_component_by_component():
+    from odoo_platform.config import ImagePolicy, parse_image_reference, repository_of
+
+    reference = parse_image_reference("localhost:5000/team/odoo_custom:17.0@sha256:" + "e" * 64)
+    assert (reference.domain, reference.path, reference.tag) == ("localhost:5000", ("team", "odoo_custom"), "17.0")
+    assert repository_of("registry.example.com:443/odoo/odoo:17.0") == "registry.example.com:443/odoo/odoo"
+    policy = ImagePolicy(approved_registries=["registry.example.com/odoo", "docker.io/library"])
+    assert policy.approves("registry.example.com/odoo/odoo:17.0")
+    assert policy.approves("docker.io/library/odoo@sha256:" + "a" * 64)
+    assert not policy.approves(EVIL_IMAGE)
+    assert not policy.approves("registry.example.com/odoo-evil/odoo:17.0")
+    assert not policy.approves("registry.example.com/odoo:17.0")  # the prefix itself is a namespace, not an image
+    assert not policy.approves("registry.example.com.evil.io/odoo/odoo:17.0")

@@ -130,3 +130,52 @@ def test_a_config_too_large_for_the_packs_environment_is_named():
         pulumi_config(plan)
     assert json.loads(pulumi_config({"config": {"odoo-platform:environment": "prod"}})) == {
         "odoo-platform:environment": "prod"}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"azure-postgres-disallow-public-acess": "disabled"},
+         "--policy-config: 'azure-postgres-disallow-public-acess' in {path} is not a policy (use 'all' or a policy name"),
+        ({"SEG-06": "disabled"},
+         "--policy-config: 'SEG-06' in {path} is not a policy ('SEG-06' is a rule id; use its policy name "
+         "'azure-postgres-disallow-public-access')"),
+        ({"all": "off"}, "--policy-config: all in {path} has the level 'off' (use one of advisory, mandatory, disabled, remediate)"),
+        ({"k8s-pod-disallow-host-access": {"enforcementLevel": "warn"}},
+         "--policy-config: k8s-pod-disallow-host-access in {path} has the level 'warn'"),
+        ({"k8s-pod-disallow-host-access": {"enforcementLevel": "advisory", "allowPrivileged": True}},
+         "--policy-config: k8s-pod-disallow-host-access.allowPrivileged in {path} is not configurable"),
+        (["all"], "--policy-config: {path} must hold a JSON object"),
+    ],
+)
+def test_a_policy_config_naming_no_policy_or_level_exits_2_before_any_pack_runs(tmp_path, capsys, config, expected):
+    (tmp_path / "plan.json").write_text(json.dumps(plan_of("dev")))
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(config))
+    assert main(["policy", "--plan", str(tmp_path / "plan.json"), "--policy-config", str(path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: " + expected.format(path=path)) and "\n" not in error
+    assert not (tmp_path / "policy-report.json").exists()
+
+
+def test_overrides_that_weaken_a_production_rule_are_recorded_in_the_report(tmp_path, prod_plan, capsys):
+    weakened = _weaken(prod_plan, "azure-native:dbforpostgresql:Server",
+                       lambda r: r["inputs"]["network"].update(publicNetworkAccess="Enabled"))
+    (tmp_path / "off.json").write_text(json.dumps({
+        "azure-postgres-disallow-public-access": {"enforcementLevel": "disabled"}, "k8s-pod-disallow-host-access": "advisory",
+        "k8s-container-require-non-root": "mandatory"}))
+    code, report = _policy(tmp_path, weakened, "--pack", "segregation", "--policy-config", str(tmp_path / "off.json"))
+    assert code == 0 and report["findings"] == []  # the violation is no longer reported ...
+    assert report["overrides"] == [  # ... and the report says why
+        {"rule": "SEG-04", "policy": "k8s-pod-disallow-host-access", "pack": "segregation", "from": "mandatory",
+         "to": "advisory", "weakened": True},
+        {"rule": "SEG-06", "policy": "azure-postgres-disallow-public-access", "pack": "segregation", "from": "mandatory",
+         "to": "disabled", "weakened": True},
+    ]
+    printed = capsys.readouterr().out
+    assert "policy config weakens SEG-06 (azure-postgres-disallow-public-access): mandatory -> disabled" in printed
+
+
+def test_a_run_without_policy_config_records_no_overrides(tmp_path, prod_plan):
+    code, report = _policy(tmp_path, prod_plan, "--pack", "segregation")
+    assert code == 0 and report["overrides"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -83,3 +84,90 @@ def test_promote_refuses_a_tag_in_production_and_leaves_the_stack_file_alone(pro
     assert main(["promote", "--stack", "dev", "--ring", "nightly", "--image", NEW]) == 2
     assert "is not a release ring" in capsys.readouterr().err
     assert (project_copy / "stacks" / "Pulumi.dev.yaml").read_text() == before
+
+
+def _ledger(*entries):
+    from odoo_platform.releases import Release
+
+    return [Release(environment=env, ring=ring, image=image, stack=env, promotedAt="2026-11-01T00:00:00+00:00",
+                    promotedBy="test") for env, ring, image in entries]
+
+
+def test_a_production_image_must_have_run_in_stagings_last_ring():
+    from odoo_platform.releases import check_rings
+
+    prod = parse_estate(estate(environment="prod", image=NEW))
+    with pytest.raises(EstateConfigError) as caught:
+        check_rings(prod, _ledger(("staging", "early", NEW), ("dev", "broad", NEW)))
+    assert str(caught.value) == (
+        f"image: {NEW} has not run in staging/broad yet "
+        f"(promote it there first with: odoo-platform promote --stack <staging stack> --ring broad --image {NEW})")
+    check_rings(prod, _ledger(("staging", "broad", NEW)))
+    # Outside production the estate's image is where a release starts (dev) or is checked by ring (staging).
+    check_rings(parse_estate(estate(environment="staging", image=NEW)), [])
+
+
+def test_the_program_refuses_a_production_image_missing_from_the_ledger(plan_for):
+    with pytest.raises(EstateConfigError, match=r"^image: .*@sha256:(cd)+ has not run in staging/broad yet"):
+        plan_for(estate(environment="prod", image=NEW))
+    assert plan_for(estate(environment="prod", image=DIGEST))["resources"]  # in the shipped ledger through staging/broad
+
+
+INJECTIONS = [
+    'registry.example.com/odoo/odoo:18.0"',
+    "registry.example.com/odoo/odoo:18.0\nodoo-platform:environment: dev",
+    "registry.example.com/odoo/odoo:18.0}",
+    "registry.example.com/odoo/odoo@sha256:" + "cd" * 32 + '", odoo-platform:owner: "x',
+    "registry.example.com/odoo/odoo: 18.0",
+]
+
+
+@pytest.mark.parametrize("image", INJECTIONS)
+def test_promote_refuses_an_image_that_is_not_a_reference_and_writes_nothing(project_copy, capsys, image):
+    stack_file = project_copy / "stacks" / "Pulumi.dev.yaml"
+    ledger = project_copy / "stacks" / "releases.yaml"
+    before, ledger_before = stack_file.read_text(), ledger.read_text()
+    assert main(["promote", "--stack", "dev", "--ring", "canary", "--image", image]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: --image: ") and "is not an image reference" in error and "\n" not in error
+    assert stack_file.read_text() == before and ledger.read_text() == ledger_before
+
+
+def test_promote_refuses_an_unapproved_registry_and_a_tag_in_staging(project_copy, capsys):
+    assert main(["promote", "--stack", "dev", "--ring", "canary", "--image", "ghcr.io/someone/odoo:18.0"]) == 2
+    assert "--image: 'ghcr.io/someone/odoo:18.0' is not from an approved registry" in capsys.readouterr().err
+    assert main(["promote", "--stack", "staging", "--ring", "canary", "--image", "registry.example.com/odoo/odoo:18.0"]) == 2
+    assert "--image: 'registry.example.com/odoo/odoo:18.0' is a tag; staging promotes images by digest" in capsys.readouterr().err
+
+
+def test_the_rings_line_is_written_by_the_yaml_library_and_stays_inert(tmp_path):
+    from odoo_platform.releases import set_ring_image
+
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    shutil.copy(ROOT / "stacks" / "Pulumi.dev.yaml", stack_file)
+    original = yaml.safe_load(stack_file.read_text())["config"]
+    hostile = 'x"}\nodoo-platform:environment: prod # : {'
+    set_ring_image(stack_file, "early", hostile, {"canary": NEW})
+    written = stack_file.read_text()
+    config = yaml.safe_load(written)["config"]
+    assert config["odoo-platform:rings"] == {"canary": NEW, "early": hostile}  # data, not keys
+    assert {k: v for k, v in config.items() if k != "odoo-platform:rings"} == {
+        k: v for k, v in original.items() if k != "odoo-platform:rings"}
+    assert sum(1 for line in written.splitlines() if "odoo-platform:rings" in line) == 1
+    assert written.startswith((ROOT / "stacks" / "Pulumi.dev.yaml").read_text().splitlines()[0])  # comments kept
+
+
+def test_a_promoted_stack_file_reads_back_as_the_same_estate_plus_the_ring(project_copy):
+    from odoo_platform.offline.stackfiles import load_project, read_stack_config
+    from odoo_platform.stack_reader import estate_from_config
+
+    def read(stack):
+        project = load_project(project_copy)
+        values = read_stack_config(project, project.stack_file(stack)).values
+        return estate_from_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
+
+    before = read("dev")
+    assert main(["promote", "--stack", "dev", "--ring", "canary", "--image", NEW]) == 0
+    after = read("dev")
+    assert after.rings == before.rings | {"canary": NEW}
+    assert after.model_dump(exclude={"rings"}) == before.model_dump(exclude={"rings"})

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from odoo_platform.components.base import PlatformComponent
-from odoo_platform.components.k8s_common import container_security, metadata, pod_security, resources
+from odoo_platform.components.k8s_common import container_security, fit_name, metadata, pod_security, resources
 from odoo_platform.config import Cloud, Estate
 from odoo_platform.ops_scripts import interpreter, scripts_for
 from odoo_platform.rotation import RotatedSecret
@@ -172,7 +172,7 @@ class DatabaseOperations(PlatformComponent):
         # runs ALTER ROLE ... PASSWORD before the Odoo pods that depend on it roll.
         revisions = [ops.tenant_passwords[t.name].revision for t in ops.tenants]
         job_name = pulumi.Output.all(*revisions).apply(
-            lambda values: f"db-bootstrap-{key}-{hashlib.sha256(' '.join([tenants, *values]).encode()).hexdigest()[:10]}"
+            lambda v: fit_name(f"db-bootstrap-{key}-{hashlib.sha256(' '.join([tenants, *v]).encode()).hexdigest()[:10]}")
         )
         bootstrap = k8s.batch.v1.Job(
             f"{name}-{key}-bootstrap",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -39,3 +41,21 @@ def resources(cpu_request: int, cpu_limit: int, memory_request: int, memory_limi
 
 def metadata(name: pulumi.Input[str], namespace: pulumi.Input[str], labels: dict[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
     return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels)
+
+
+DNS_LABEL_MAX = 63
+"""Kubernetes "Object Names and IDs": Namespace and Service names are DNS labels, and a Job's name
+becomes the `job-name` label value of its pods ("Labels and Selectors": at most 63 characters)."""
+CRONJOB_NAME_MAX = 52
+"""Kubernetes "CronJob": the controller appends 11 characters to name each Job it creates."""
+
+
+def fit_name(name: str, limit: int = DNS_LABEL_MAX) -> str:
+    """`name` itself when it fits (so existing objects keep their names), else cut with a stable hash suffix.
+
+    The suffix is a hash of the whole name, so two long names that share the kept prefix stay distinct.
+    """
+    if len(name) <= limit:
+        return name
+    suffix = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{name[:limit - len(suffix) - 1].rstrip('-')}-{suffix}"

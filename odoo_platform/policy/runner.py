@@ -1,8 +1,9 @@
 """Run CrossGuard packs over a plan the way the Pulumi CLI does: a pack process, gRPC.
 
-The rules are never imported here: each pack is started as `python -u -m pulumi.policy`
+The rules are never evaluated here: each pack is started as `python -u -m pulumi.policy`
 in its directory and asked over `pulumirpc.Analyzer` (GetAnalyzerInfo, Configure,
-Analyze per resource, AnalyzeStack once), so what passes here passes under the CLI.
+Analyze per resource, AnalyzeStack once), so what passes here passes under the CLI. Only
+the catalogue's policy names are read here, to refuse a policy config naming none of them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from odoo_platform.errors import ToolFailure
+from odoo_platform.errors import EstateConfigError, ToolFailure
 
 START_TIMEOUT_S = 60
 MESSAGE_LIMIT = 400 * 1024 * 1024
@@ -30,7 +31,11 @@ ANALYZE_WINDOW = 256
 REQUEST_SECONDS = 120
 STACK_SECONDS_PER_RESOURCE = 0.05
 LEVELS = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "mandatory"}
+"""The level a finding is reported at (a remediate policy that reports a violation blocks like mandatory)."""
 LEVEL_CODES = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
+LEVEL_NAMES = {code: name for name, code in LEVEL_CODES.items()}
+STRENGTH = {"disabled": 0, "advisory": 1, "mandatory": 2, "remediate": 2}
+"""How much a level stops a change: remediate still blocks a violation it cannot fix, like mandatory."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,55 @@ class Finding:
     severity: str
     urn: str
     message: str
+
+
+class Findings(list):
+    """The findings of a run (a list of Finding), and every rule whose level the policy config changed."""
+
+    def __init__(self, findings: Any = (), overrides: Any = ()) -> None:
+        super().__init__(findings)
+        self.overrides: list[dict[str, Any]] = list(overrides)
+
+
+def validate_policy_config(document: Any, source: str) -> dict[str, Any]:
+    """A `--policy-pack-config` document whose every policy name and level exists, else one line saying which.
+
+    Names are checked against the rule catalogue the packs are assembled from; the packs still
+    evaluate everything in their own processes.
+    """
+    from odoo_platform.policy.rules import ALL_RULES
+
+    names = {rule.name: rule.id for rule in ALL_RULES}
+    ids = {rule.id: rule.name for rule in ALL_RULES}
+    levels = ", ".join(LEVEL_CODES)
+    if not isinstance(document, dict):
+        raise EstateConfigError(f"--policy-config: {source} must hold a JSON object such as {{\"all\": \"mandatory\"}}")
+    for key, value in document.items():
+        if key != "all" and key not in names:
+            hint = (f"{key!r} is a rule id; use its policy name {ids[key]!r}" if key in ids
+                    else "use 'all' or a policy name from `odoo-platform rules`")
+            raise EstateConfigError(f"--policy-config: {key!r} in {source} is not a policy ({hint})")
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"enforcementLevel"})
+            if unknown:
+                raise EstateConfigError(f"--policy-config: {key}.{unknown[0]} in {source} is not configurable "
+                                        "(these policies take only enforcementLevel)")
+            value = value.get("enforcementLevel")
+        if value not in LEVEL_CODES:
+            raise EstateConfigError(f"--policy-config: {key} in {source} has the level {value!r} (use one of {levels})")
+    return document
+
+
+def _overrides(pack: str, policies: Any, levels: dict[str, int]) -> list[dict[str, Any]]:
+    """Rules whose level the config changed, from the pack's own level; `weakened` when it now stops less."""
+    changed = []
+    for policy in policies:
+        before, after = LEVEL_NAMES[policy.enforcementLevel], LEVEL_NAMES[levels[policy.name]]
+        if before != after:
+            rule = policy.description[1:policy.description.index("]")] if policy.description.startswith("[") else ""
+            changed.append({"rule": rule, "policy": policy.name, "pack": pack, "from": before, "to": after,
+                            "weakened": STRENGTH[after] < STRENGTH[before]})
+    return changed
 
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
@@ -132,7 +186,7 @@ def enforcement_levels(policies: Any, overrides: dict[str, Any]) -> dict[str, in
     return levels
 
 
-def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
+def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> Findings:
     # Encoded once per pack, for Analyze and AnalyzeStack alike. Not shared between packs: they
     # run in parallel threads, and protobuf messages are not safe to serialize concurrently.
     properties = {r["urn"]: _struct(r["inputs"]) for r in plan["resources"]}
@@ -142,12 +196,10 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
         with grpc.insecure_channel(f"127.0.0.1:{pack.port}", options=options) as channel:
             stub = analyzer_pb2_grpc.AnalyzerStub(channel)
             info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+            levels = enforcement_levels(info.policies, overrides or {})
             stub.Configure(
                 analyzer_pb2.ConfigureAnalyzerRequest(
-                    policyConfig={
-                        name: analyzer_pb2.PolicyConfig(enforcementLevel=level)
-                        for name, level in enforcement_levels(info.policies, overrides or {}).items()
-                    }
+                    policyConfig={name: analyzer_pb2.PolicyConfig(enforcementLevel=level) for name, level in levels.items()}
                 ),
                 timeout=30,
             )
@@ -189,7 +241,7 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
         raise ToolFailure(f"policy pack {pack.name} failed: {exc.code().name}: {exc.details()}") from None
     finally:
         pack.stop()
-    return [_finding(pack.name, urn, d) for urn, d in diagnostics]
+    return Findings((_finding(pack.name, urn, d) for urn, d in diagnostics), _overrides(pack.name, info.policies, levels))
 
 
 def _finding(pack: str, urn: str, diagnostic: Any) -> Finding:
@@ -202,14 +254,16 @@ def _finding(pack: str, urn: str, diagnostic: Any) -> Finding:
     )
 
 
-def run_packs(pack_dirs: list[Path], plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[Finding]:
+def run_packs(pack_dirs: list[Path], plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> Findings:
     """Every pack over the plan; the packs run side by side, each in its own process, as under the CLI."""
     with ThreadPoolExecutor(max_workers=len(pack_dirs) or 1) as pool:
         results = list(pool.map(lambda pack_dir: run_pack(pack_dir, plan, overrides), pack_dirs))
-    return [finding for findings in results for finding in findings]
+    return Findings((f for findings in results for f in findings), (o for findings in results for o in findings.overrides))
 
 
 def report(findings: list[Finding], plan: dict[str, Any], packs: list[str]) -> dict[str, Any]:
+    """The policy report; `overrides` lists every rule the policy config moved from its pack's level
+    (a weakened rule's findings may be missing or advisory, so the evidence must show why)."""
     mandatory = sum(1 for f in findings if f.level == "mandatory")
     return {
         "stack": plan["stack"],
@@ -219,15 +273,18 @@ def report(findings: list[Finding], plan: dict[str, Any], packs: list[str]) -> d
         "mandatoryViolations": mandatory,
         "advisoryViolations": sum(1 for f in findings if f.level == "advisory"),
         "findings": [asdict(f) for f in findings],
+        "overrides": findings.overrides if isinstance(findings, Findings) else [],
     }
 
 
 def table(findings: list[Finding]) -> str:
+    weakened = [o for o in findings.overrides if o["weakened"]] if isinstance(findings, Findings) else []
+    notes = "".join(f"\npolicy config weakens {o['rule']} ({o['policy']}): {o['from']} -> {o['to']}" for o in weakened)
     if not findings:
-        return "policy: no violations"
+        return "policy: no violations" + notes
     ordered = sorted(findings, key=lambda f: (f.level != "mandatory", f.rule, f.urn))
     rows = [("RULE", "LEVEL", "RESOURCE", "MESSAGE")] + [
         (f.rule, f.level, f.urn.rsplit("::", 1)[-1] or "(stack)", f.message.removeprefix(f"[{f.rule}] ")) for f in ordered
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows)
+    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows) + notes
