@@ -279,3 +279,34 @@ def test_an_auditor_sees_the_page_load_without_errors_and_the_diagram_and_chart_
     assert colours.get((0xE2, 0xEC, 0xFD), 0) > 20_000, "the shared placement is not visible"
     assert colours.get((0xFD, 0xE2, 0xE2), 0) > 20_000, "the dedicated placement is not visible"
     assert colours.get((0x2B, 0x6C, 0xB0), 0) > 2_000, "the cost chart's bars are not visible"
+
+
+def test_the_report_shows_tenant_moves_stack_warnings_and_weakened_rules(tmp_path, monkeypatch):
+    """What a change board must not miss: a tenant's database moving, plans of two stacks, a rule switched off."""
+    monkeypatch.chdir(ROOT)
+    baseline = plan_of("hybrid-prod")
+    proposed = json.loads(json.dumps(baseline))
+    proposed["stack"] = "hybrid-staging"
+    proposed["outputs"]["tenants"]["keystone"]["postgresServer"] = "shared-2"
+    for name, content in (("before", baseline), ("after", proposed)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "plan.json").write_text(json.dumps(content))
+    (tmp_path / "after" / "policy-report.json").write_text(json.dumps(
+        {"stack": "hybrid-staging", "passed": True, "mandatoryViolations": 0, "advisoryViolations": 0, "findings": [],
+         "overrides": [{"rule": "SEG-06", "policy": "x", "pack": "segregation", "from": "mandatory", "to": "disabled",
+                        "weakened": True}]}))
+    out = tmp_path / "evidence"
+    code = main(["evidence", "--plan", str(tmp_path / "after" / "plan.json"), "--baseline",
+                 str(tmp_path / "before" / "plan.json"), "--out", str(out), "--author", "alice@example.com",
+                 "--at", "2027-01-24T03:00:00+00:00"])
+    assert code == 6  # a critical change with no approvals
+    markdown = (out / "evidence.md").read_text()
+    changes = markdown[markdown.index("## What changes"):markdown.index("## Policy")]
+    assert "**Warning:**" in changes and "hybrid-prod" in changes and "hybrid-staging" in changes
+    moved = changes[changes.index("What changes for each tenant"):]
+    assert re.search(r"- \*\*critical\*\* update tenant `keystone`", moved)
+    assert "`postgresServer`: `shared` → `shared-2`" in moved
+    policy = markdown[markdown.index("## Policy"):markdown.index("## Approvals")]
+    assert "SEG-06 (segregation): mandatory → disabled — **weakened**" in policy
+    page = (out / "evidence.html").read_text()
+    assert "<code>keystone</code>" in page and "weakened" in page and 'class="warning"' in page

@@ -24,14 +24,13 @@ from odoo_platform.governance.calendar import Decision
 from odoo_platform.governance.cost import to_svg as cost_svg
 from odoo_platform.governance.cost import to_text as cost_text
 from odoo_platform.governance.diagram import Estate, estate_dot, estate_model, estate_svg
-from odoo_platform.governance.diff import PlanDiff, ResourceChange, Risk, to_json, to_text
+from odoo_platform.governance.diff import PlanDiff, ResourceChange, Risk, TenantChange, shown_values, to_json, to_text
 from odoo_platform.output import MARKER, marker_text, write_dir
 from odoo_platform.policy.rules import ALL_RULES
 
 SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Estate", "Monthly cost estimate", "Files")
 # A change lists this many of its property changes; diff.json has them all.
 SHOWN_PROPERTIES = 8
-SHOWN_VALUE_CHARS = 80
 
 
 def source_commit(root: Path) -> dict[str, Any]:
@@ -155,6 +154,21 @@ class Changes:
     unchanged: int
     protected: tuple[ChangeLine, ...]
     changes: tuple[ChangeLine, ...]
+    tenants: tuple[ChangeLine, ...]
+    """What changes for each tenant (a new database server is a move): first, as the diff lists it."""
+    warnings: tuple[str, ...]
+    """What makes the comparison itself doubtful (plans of two different stacks)."""
+
+
+@dataclass(frozen=True)
+class OverrideLine:
+    """A rule whose enforcement level the policy config changed for this run."""
+
+    rule: str
+    pack: str
+    before: str
+    after: str
+    weakened: bool
 
 
 @dataclass(frozen=True)
@@ -182,6 +196,7 @@ class Report:
     changes: Optional[Changes]
     policy_run: bool
     findings: tuple[FindingLine, ...]
+    overrides: tuple[OverrideLine, ...]
     author: str
     approvals: tuple[tuple[str, str], ...]
     images: tuple[ImageLine, ...]
@@ -206,6 +221,8 @@ def build_report(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Opti
     return Report(
         stack=summary["stack"], summary=_summary_lines(summary), changes=_changes(diff) if diff else None,
         policy_run=policy is not None, findings=tuple(_finding(f) for f in (policy or {}).get("findings", [])),
+        overrides=tuple(OverrideLine(o["rule"], o["pack"], o["from"], o["to"], bool(o["weakened"]))
+                        for o in (policy or {}).get("overrides", [])),
         author=summary["approvals"]["author"],
         approvals=tuple((a["name"], a["role"]) for a in summary["approvals"]["approvals"]),
         images=tuple(ImageLine(image, tuple(tenants)) for image, tenants in sorted(images.items())),
@@ -219,21 +236,20 @@ def build_report(summary: dict[str, Any], diff: Optional[PlanDiff], policy: Opti
 def _changes(diff: PlanDiff) -> Changes:
     return Changes(risk=diff.risk.label if diff.risk else "none", counts=diff.counts(), unchanged=diff.unchanged,
                    protected=tuple(_change_line(c) for c in diff.protected_deletions),
-                   changes=tuple(_change_line(c) for c in diff.changes))
+                   changes=tuple(_change_line(c) for c in diff.changes),
+                   tenants=tuple(_change_line(c, "tenant", c.tenant) for c in diff.tenants),
+                   warnings=tuple(diff.warnings))
 
 
-def _change_line(change: ResourceChange) -> ChangeLine:
+def _change_line(change: ResourceChange | TenantChange, type_: str = "", name: str = "") -> ChangeLine:
+    # Values are shown as the diff shows them: cut around where the two sides differ, so two
+    # different digests or expressions never read the same.
     return ChangeLine(
-        risk=change.risk.label, action=change.action, type=change.type, name=change.name, reason=change.reason,
-        properties=tuple(PropertyLine(p.path, _value(p.before), _value(p.after)) for p in change.changes[:SHOWN_PROPERTIES]),
+        risk=change.risk.label, action=change.action, type=type_ or change.type, name=name or change.name,
+        reason=change.reason,
+        properties=tuple(PropertyLine(p.path, *shown_values(p.before, p.after)) for p in change.changes[:SHOWN_PROPERTIES]),
         more_properties=max(0, len(change.changes) - SHOWN_PROPERTIES),
     )
-
-
-def _value(value: Any) -> str:
-    # A string is shown as it is, anything else (and the empty string) as JSON.
-    text = value if isinstance(value, str) and value else json.dumps(value, default=str)
-    return text if len(text) <= SHOWN_VALUE_CHARS else text[:SHOWN_VALUE_CHARS - 1] + "…"
 
 
 _REMEDIATIONS = {rule.id: rule.remediation for rule in ALL_RULES}
