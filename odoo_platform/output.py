@@ -14,8 +14,9 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from odoo_platform.errors import EstateConfigError
 
@@ -73,22 +74,34 @@ def check_dir(target: Path, flag: str) -> Path:
 def write_dir(target: Path, files: Mapping[str, str], command: str, flag: str = "--out") -> Path:
     """Write `files` (relative path -> text) as the whole directory `target`, atomically."""
     target = check_dir(target, flag)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    with _writing(target, flag):
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        for name, content in files.items():
-            path = staging / name
-            if staging not in Path(os.path.normpath(path)).parents:
-                raise ValueError(f"output file {name!r} would be outside its directory")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
-        if MARKER not in files:
-            (staging / MARKER).write_text(marker_text(command, files))
-        Stopped.check()
-        _replace(staging, target)
+        with _writing(target, flag):
+            for name, content in files.items():
+                path = staging / name
+                if staging not in Path(os.path.normpath(path)).parents:
+                    raise ValueError(f"output file {name!r} would be outside its directory")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+            if MARKER not in files:
+                (staging / MARKER).write_text(marker_text(command, files))
+            Stopped.check()
+            _replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+@contextmanager
+def _writing(target: Path, flag: str) -> Iterator[None]:
+    """A file system that refuses the write (read-only, full, not a real directory) is the path's fault: exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"{flag}: cannot write {target} ({exc.strerror or exc}; give a path in a directory "
+                          "you can write)") from None
 
 
 def marker_text(command: str, names: Iterable[str]) -> str:
@@ -115,12 +128,14 @@ def check_file(target: Path, flag: str, ours: Callable[[str], bool]) -> Path:
 def write_file(target: Path, content: str, flag: str, ours: Callable[[str], bool]) -> Path:
     """Write one file atomically (a staged file renamed over it), if `check_file` allows it."""
     target = check_file(target, flag, ours)
-    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    with _writing(target, flag):
+        handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(handle, "w") as stream:
+        with _writing(target, flag), os.fdopen(handle, "w") as stream:
             stream.write(content)
-        Stopped.check()
-        os.replace(staging, target)
+            stream.flush()
+            Stopped.check()
+            os.replace(staging, target)
     except BaseException:
         Path(staging).unlink(missing_ok=True)
         raise

@@ -162,6 +162,9 @@ def test_every_command_refuses_what_is_not_a_plan(sandbox, capsys, name, command
     (["gitops", "--out", "{sandbox}/work"], "--out"),
     (["gitops", "--out", "{sandbox}/notes.txt"], "--out"),
     (["gitops", "--out", "/"], "--out"),
+    # A directory the file system refuses to write in, even for root (procfs): exit 2, never a crash.
+    (["plan", "--stack", "dev", "--config", "{sandbox}/small.yaml", "--out", "/proc/odoo-plan", "--no-policy"], "--out"),
+    (["cost", "--plan", "{sandbox}/plan/plan.json", "--svg", "/proc/odoo-cost.svg"], "--svg"),
     (["evidence", "--plan", "{sandbox}/plan/plan.json", "--out", "{sandbox}/work", "--author", "a"], "--out"),
     (["evidence", "--plan", "{sandbox}/plan/plan.json", "--out", "{sandbox}/b", "--author", "a", "--at", "soon"], "--at"),
     (["evidence", "--plan", "{sandbox}/plan/plan.json", "--out", "{sandbox}/b", "--author", "a", "--approver", "bob"],
