@@ -125,3 +125,9 @@ def test_backup_and_drill_alerts_follow_the_interval_and_the_schedule():
     assert rules["RestoreDrillFailed"]["expr"] == "min by (tenant) (odoo_platform_restore_drill_success) == 0"
     assert backup_overdue_minutes(240) == 300
     assert longest_gap_days("0 3 1 * *") == 31 and longest_gap_days("0 3 * * 0") == 7
+
+
+def test_azure_allows_the_pg_trgm_extension_tenants_create(azure_plan):
+    parameters = {r["inputs"]["configurationName"]: r["inputs"]["value"] for r in azure_plan["resources"]
+                  if r["type"] == "azure-native:dbforpostgresql:Configuration"}
+    assert "PG_TRGM" in parameters["azure.extensions"].split(",")
