@@ -342,3 +342,17 @@ def test_a_rotated_password_replaces_the_old_one(real_postgres, manifests, secre
         assert refused.returncode != 0 and "password authentication failed" in refused.stderr
     finally:
         real_postgres.as_admin(f"ALTER ROLE odoo_globex PASSWORD '{old}'")  # later tests log in with the original
+
+
+def test_a_drill_that_cannot_fetch_is_reported_as_failed(real_postgres, manifests, secrets, bootstrapped, pushgateway, tmp_path):
+    """The fetch container fails here for real (no cloud CLI, no workload identity on this machine):
+    the pod still reaches its report, which pushes the failure."""
+    pod = Pod(manifests, "platform-operations", cron_pod(find(manifests, "CronJob", "restore-drill-acme", "platform-operations")),
+              tmp_path, secrets, real_postgres, overrides={"PUSHGATEWAY_URL": pushgateway.url})
+    fetch = pod.run("fetch")
+    assert fetch.returncode == 0, fetch.stderr
+    assert (pod.work() / "fetch-failed").exists() and not (pod.work() / "latest.dump").exists()
+    check = pod.run("restore-check")
+    assert check.returncode == 0 and "fetching the latest dump and filestore archive failed" in check.stderr
+    report = pod.run("report")
+    assert report.returncode != 0 and _pushed(pushgateway) == {"odoo_platform_restore_drill_success": "0"}
