@@ -57,9 +57,10 @@ def test_aws_opens_no_private_range_for_the_archive(plan_for):
     assert public == [{"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}]
 
 
-def test_azure_requires_the_operations_identity(plan_for):
-    with pytest.raises(EstateConfigError, match="kubernetes.operationsIdentity: is required on Azure"):
-        plan_for(estate(kubernetes={}))
+@pytest.mark.parametrize("cloud, region, what", [("azure", "westeurope", "client id"), ("aws", "eu-central-1", "ARN")])
+def test_the_operations_identity_is_required(plan_for, cloud, region, what):
+    with pytest.raises(EstateConfigError, match=f"kubernetes.operationsIdentity: is required .* set it to the {what}"):
+        plan_for(estate(cloud=cloud, region=region, kubernetes={}))
 
 
 def test_the_archive_service_accounts_carry_the_identity(azure_plan):

@@ -83,24 +83,27 @@ def cli_image(estate: Estate) -> str:
 
 
 def identity_annotations(estate: Estate) -> dict[str, str]:
-    """Workload identity of the jobs that write to or read from the archive.
+    """Workload identity of the jobs that write to or read from the archive: required.
 
     On Azure the upload and fetch scripts sign in with the federated token the workload
-    identity webhook mounts, which it does only for a ServiceAccount annotated with a client id
-    (https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html):
-    without one no dump ever reaches the archive. On AWS an unset identity leaves the jobs the
-    node's instance role.
+    identity webhook mounts only for a ServiceAccount annotated with a client id
+    (https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html).
+    On AWS the CLI would otherwise fall back to the node's instance role through the instance
+    metadata service (169.254.169.254, port 80), which these jobs' NetworkPolicies do not open;
+    an IAM role for the ServiceAccount is reached over public HTTPS
+    (https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html).
+    Without an identity no dump or filestore archive ever reaches the archive.
     """
     identity = estate.kubernetes.operations_identity
-    if estate.cloud is Cloud.AZURE:
-        if not identity:
-            raise EstateConfigError(
-                "kubernetes.operationsIdentity: is required on Azure (dumps and filestore archives are uploaded with "
-                "workload identity); set it to the client id of a managed identity with Storage Blob Data "
-                "Contributor on the archive, federated with the operations ServiceAccounts"
-            )
-        return {"azure.workload.identity/client-id": identity}
-    return {"eks.amazonaws.com/role-arn": identity} if identity else {}
+    azure = estate.cloud is Cloud.AZURE
+    if not identity:
+        what = ("the client id of a managed identity with Storage Blob Data Contributor on the archive" if azure
+                else "the ARN of an IAM role that may write to and read from the archive bucket")
+        raise EstateConfigError(
+            "kubernetes.operationsIdentity: is required (dumps and filestore archives are uploaded with workload "
+            f"identity); set it to {what}, federated with the operations ServiceAccounts"
+        )
+    return {"azure.workload.identity/client-id" if azure else "eks.amazonaws.com/role-arn": identity}
 
 
 @dataclass(frozen=True)
