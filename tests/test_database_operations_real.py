@@ -165,7 +165,12 @@ def secrets(real_postgres: RealPostgres, manifests) -> dict[str, dict[str, str]]
 
 @pytest.fixture(scope="module")
 def bootstrapped(real_postgres, manifests, secrets, tmp_path_factory) -> dict[str, Any]:
-    """The bootstrap Job, run twice: the second run must change nothing and fail nothing."""
+    """The bootstrap Job, run twice: the second run must change nothing and fail nothing.
+
+    On Azure the database already exists when the Job runs, created through the resource API
+    and owned by the administrator (the estate is Azure); on RDS the Job creates it. acme takes
+    the first path, globex the second."""
+    real_postgres.as_admin("CREATE DATABASE acme ENCODING 'UTF8' TEMPLATE template0")
     job = find(manifests, "Job", "db-bootstrap-shared-", "platform-operations")
     runs = []
     for attempt in range(2):
