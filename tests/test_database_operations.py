@@ -132,3 +132,9 @@ def test_azure_allows_the_pg_trgm_extension_tenants_create(azure_plan):
     parameters = {r["inputs"]["configurationName"]: r["inputs"]["value"] for r in azure_plan["resources"]
                   if r["type"] == "azure-native:dbforpostgresql:Configuration"}
     assert "PG_TRGM" in parameters["azure.extensions"].split(",")
+
+
+@pytest.mark.parametrize("schedule", ["0 3 * * MON", "0 3 1 *", "0 3 29 2 *"])
+def test_a_drill_schedule_the_stale_alert_cannot_read_is_a_config_error(schedule):
+    with pytest.raises(EstateConfigError, match="tiers.2.restoreDrillSchedule"):
+        alert_groups(parse_estate(estate(tiers={2: {"restoreDrillSchedule": schedule}})))

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from odoo_platform.components.base import PlatformComponent
 from odoo_platform.config import Estate
+from odoo_platform.errors import EstateConfigError
 
 MONITORING_API = "monitoring.coreos.com/v1"
 ALERT_LABELS = {"odoo-platform.io/alerts": "true"}
@@ -112,7 +113,13 @@ def alert_groups(estate: Estate) -> list[dict[str, Any]]:
                 f"The last {what} of a tier {tier} tenant is older than its {spec.backup_interval_minutes}-minute "
                 f"interval plus {overdue - spec.backup_interval_minutes} minutes.",
             ))
-        stale_days = longest_gap_days(spec.restore_drill_schedule) + 2
+        try:
+            stale_days = longest_gap_days(spec.restore_drill_schedule) + 2
+        except ValueError:
+            raise EstateConfigError(
+                f"tiers.{tier}.restoreDrillSchedule: {spec.restore_drill_schedule!r} is not a five-field cron schedule "
+                "in numbers that runs at least twice in two years (e.g. '0 3 1 */3 *')"
+            ) from None
         backup_rules.append(_alert(
             f"RestoreDrillStaleTier{tier}",
             "time() - max by (tenant) "
