@@ -46,6 +46,8 @@ ARCHIVE_COMPONENT = "filestore-archive"
 FILESTORE_CLAIM = "odoo-filestore"  # the tenant's ReadWriteMany volume (OdooCluster)
 FILESTORE_DELAY_MINUTES = 10
 """The filestore archive starts after the dump: every attachment a dump references is then in it."""
+OPERATIONS_SCRIPTS = ("bootstrap.sh", "dump.sh", "upload.sh", "fetch.sh", "restore-check.sh", "report.sh")
+ARCHIVE_SCRIPTS = ("filestore-archive.sh", "upload.sh", "report.sh")
 DUMP_ARTIFACT = "database.dump"
 FILESTORE_ARTIFACT = "filestore.tar.gz"
 
@@ -133,6 +135,11 @@ def cron_every(minutes: int, minute: int = 15) -> str:
     if minutes >= 60:
         return f"{minute} */{minutes // 60} * * *" if minutes // 60 > 1 else f"{minute} * * * *"
     return f"*/{minutes} * * * *" if minute % minutes == 0 else f"{minute % minutes}-59/{minutes} * * * *"
+
+
+def _scripts(estate: Estate, names: tuple[str, ...]) -> dict[str, str]:
+    scripts = scripts_for(estate.cloud.value)
+    return {name: scripts[name] for name in names}
 
 
 def _tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
@@ -272,7 +279,7 @@ class DatabaseOperations(PlatformComponent):
         k8s.core.v1.ConfigMap(
             f"{name}-scripts",
             metadata=metadata("ops-scripts", OPERATIONS_NAMESPACE, OPS_LABELS),
-            data=scripts_for(estate.cloud.value),
+            data=_scripts(estate, OPERATIONS_SCRIPTS),
             opts=self.in_ns,
         )
         self._network_policies(name, args.database_cidrs, args.archive_cidrs)
@@ -409,11 +416,10 @@ class FilestoreArchive(PlatformComponent):
             automount_service_account_token=False,
             opts=self.child(),
         )
-        scripts = scripts_for(estate.cloud.value)
         k8s.core.v1.ConfigMap(
             f"{name}-scripts",
             metadata=metadata("archive-scripts", args.namespace, tenant_labels),
-            data={script: scripts[script] for script in ("filestore-archive.sh", "upload.sh", "report.sh")},
+            data=_scripts(estate, ARCHIVE_SCRIPTS),
             opts=self.child(),
         )
         # Added to the tenant's default-deny policies: HTTPS to the archive's private endpoint
