@@ -58,6 +58,7 @@ def estate_config(tenants: int) -> StackConfig:
         "cloud": "azure", "region": REGION, "environment": "staging", "tenancy": "hybrid",
         "image": "registry.example.com/odoo/odoo@sha256:" + "3f" * 32,
         "imagePolicy": {"signingKey": "azurekms://kv-odoo-signing.vault.azure.net/cosign"},
+        "kubernetes": {"operationsIdentity": "5b0e2c4d-1a3f-4e6b-9c8d-7f2a1b3c4d5e"},  # Azure archive uploads need it
         "postgres": {"maxConnections": 2000, "reservedConnections": 50},
         "sharding": {"maxTenantsPerShard": TENANTS_PER_SHARD},
         "tenants": members,

@@ -21,6 +21,8 @@ from odoo_platform.components import (
     CloudFoundationArgs,
     DatabaseOperations,
     DatabaseOperationsArgs,
+    FilestoreArchive,
+    FilestoreArchiveArgs,
     EncryptionKeys,
     EncryptionKeysArgs,
     ImageAdmission,
@@ -71,12 +73,15 @@ class TenantServices:
     database_ready: Optional[pulumi.Resource]
     """The Job that set the tenant role's password (None across stacks: the foundation runs first)."""
     cache: Optional[ManagedCache]
+    archive_url: pulumi.Input[str]
+    """Object storage the tenant's dumps and filestore archives are written to."""
 
 
 @dataclass(frozen=True)
 class Platform:
     services: dict[str, TenantServices]
     database_cidrs: tuple[str, ...]
+    archive_cidrs: tuple[str, ...]
     rwx_storage_class: str
     on_cluster: Optional[pulumi.ResourceOptions]
     kubeconfig: Optional[pulumi.Output[str]] = None
@@ -98,6 +103,7 @@ def build_foundation(estate: Estate) -> EstatePlan:
     platform = _build_platform(estate, plan)
     pulumi.export(PLATFORM_OUTPUT, {
         name: {"server": s.server, "host": s.database_host, "passwordRevision": s.database_password.revision,
+               "archiveUrl": s.archive_url,
                "cache": {"host": s.cache.host, "port": s.cache.port, "revision": s.cache.revision} if s.cache else None}
         for name, s in platform.services.items()
     })
@@ -151,9 +157,11 @@ def build_shard(estate: Estate) -> EstatePlan:
             ),
             database_ready=None,
             cache=cache,
+            archive_url=mine.apply(lambda m: m["archiveUrl"]),
         )
 
     platform = Platform(services={t.name: services(t) for t in members}, database_cidrs=adapter.database_cidrs,
+                        archive_cidrs=adapter.archive_cidrs,
                         rwx_storage_class=adapter.rwx_storage_class, on_cluster=on_cluster)
     _build_tenants(estate, members, platform)
     _export_tenants(estate, members, platform)
@@ -168,6 +176,7 @@ def _build_platform(estate: Estate, plan: EstatePlan) -> Platform:
     # has its own keys, server, backups and (where managed) cache: dedicated means nothing shared.
     servers: dict[str, ManagedPostgres] = {}
     caches: dict[str, ManagedRedis] = {}
+    archives: dict[str, pulumi.Output[str]] = {}
     operations: list[ServerOperations] = []
     for server in plan.servers:
         members = tuple(t for t in plan.tenants if t.server_key == server.key)
@@ -192,6 +201,7 @@ def _build_platform(estate: Estate, plan: EstatePlan) -> Platform:
                                  key_ring=keys, adapter=adapter),
             )
         servers[server.key] = database
+        archives[server.key] = backups.archive_url
         operations.append(
             ServerOperations(server=server, tenants=members, host=database.host, admin_login=database.admin_login,
                              admin_password=database.admin_password, tenant_passwords=database.tenant_passwords,
@@ -204,7 +214,8 @@ def _build_platform(estate: Estate, plan: EstatePlan) -> Platform:
     Observability("observability", ObservabilityArgs(estate=estate, namespace=ingress.namespace), on_cluster)
     database_operations = DatabaseOperations(
         "operations",
-        DatabaseOperationsArgs(estate=estate, servers=tuple(operations), database_cidrs=foundation.database_cidrs),
+        DatabaseOperationsArgs(estate=estate, servers=tuple(operations), database_cidrs=foundation.database_cidrs,
+                               archive_cidrs=adapter.archive_cidrs),
         on_cluster,
     )
     pulumi.export("postgresServers", {key: server.host for key, server in servers.items()})
@@ -217,9 +228,11 @@ def _build_platform(estate: Estate, plan: EstatePlan) -> Platform:
             database_ready=database_operations.bootstraps[tenant.server_key],
             cache=ManagedCache(host=cache.host, port=cache.port, password=cache.password, revision=cache.revision)
             if cache else None,
+            archive_url=archives[tenant.server_key],
         )
 
     return Platform(services={t.name: services(t) for t in plan.tenants}, database_cidrs=foundation.database_cidrs,
+                    archive_cidrs=adapter.archive_cidrs,
                     rwx_storage_class=adapter.rwx_storage_class, on_cluster=on_cluster, kubeconfig=kubeconfig)
 
 
@@ -260,6 +273,12 @@ def _build_tenants(estate: Estate, tenants: tuple[TenantPlan, ...], platform: Pl
         TenantIngress(
             tenant.name,
             TenantIngressArgs(estate=estate, tenant=tenant, namespace=namespace.namespace, service_name=odoo.service_name),
+            on_cluster,
+        )
+        FilestoreArchive(
+            f"{tenant.name}-filestore-archive",
+            FilestoreArchiveArgs(estate=estate, tenant=tenant, namespace=namespace.namespace,
+                                 archive_url=services.archive_url, archive_cidrs=platform.archive_cidrs),
             on_cluster,
         )
 

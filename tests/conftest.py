@@ -13,6 +13,8 @@ from odoo_platform.offline.engine import run_program
 from odoo_platform.offline.plan import build_plan
 from odoo_platform.offline.stackfiles import load_project, read_stack_config
 
+pytest_plugins = ["tests.real_postgres"]
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "tests" / "contracts"
 
@@ -32,6 +34,7 @@ BASE_ESTATE: dict[str, Any] = {
     ],
     # Staging and production need a signing key; dev accepts one (signatures are then audited).
     "imagePolicy": {"signingKey": "azurekms://kv-odoo-signing.vault.azure.net/cosign"},
+    "kubernetes": {"operationsIdentity": "5b0e2c4d-1a3f-4e6b-9c8d-7f2a1b3c4d5e"},  # Azure uploads need it
 }
 
 

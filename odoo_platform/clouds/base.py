@@ -80,6 +80,8 @@ class CloudAdapter(Protocol):
     rwx_storage_class: str
     database_cidrs: tuple[str, ...]
     """Where databases and caches live (fixed per cloud, so shard stacks know them without the foundation)."""
+    archive_cidrs: tuple[str, ...]
+    """Private ranges the backup archive is reached in (a private endpoint's subnet); empty where it is public."""
     cluster_cidrs: tuple[str, ...]
     postgres_port: int
     redis_port: int

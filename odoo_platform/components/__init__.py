@@ -2,7 +2,13 @@
 
 from odoo_platform.components.backup_vault import BackupVault, BackupVaultArgs
 from odoo_platform.components.cloud_foundation import CloudFoundation, CloudFoundationArgs
-from odoo_platform.components.database_operations import DatabaseOperations, DatabaseOperationsArgs, ServerOperations
+from odoo_platform.components.database_operations import (
+    DatabaseOperations,
+    DatabaseOperationsArgs,
+    FilestoreArchive,
+    FilestoreArchiveArgs,
+    ServerOperations,
+)
 from odoo_platform.components.encryption_keys import EncryptionKeys, EncryptionKeysArgs
 from odoo_platform.components.image_admission import ImageAdmission, ImageAdmissionArgs
 from odoo_platform.components.kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
@@ -22,6 +28,8 @@ __all__ = [
     "CloudFoundationArgs",
     "DatabaseOperations",
     "DatabaseOperationsArgs",
+    "FilestoreArchive",
+    "FilestoreArchiveArgs",
     "EncryptionKeys",
     "EncryptionKeysArgs",
     "ImageAdmission",

@@ -3,8 +3,13 @@
 They need the server's administrator credentials, so they run in their own namespace that no
 tenant can reach: a bootstrap Job creating each tenant's role and database, a logical dump
 per tenant at the tier's backup interval (to the immutable archive), and a restore drill per
-tenant on the tier's schedule that restores the latest dump into a scratch database, checks
-it, reports `odoo_platform_restore_drill_success` and cleans up.
+tenant on the tier's schedule that restores the latest dump into a scratch database and the
+latest filestore archive beside it, checks them together, reports
+`odoo_platform_restore_drill_success` (passed or failed) and cleans up.
+
+FilestoreArchive: the tenant's filestore volume can only be mounted in the tenant's own
+namespace, so its archive job runs there, with no database credentials, mounting the volume
+read-only and writing to the same archive.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ import pulumi_kubernetes as k8s
 
 from odoo_platform.components.base import PlatformComponent
 from odoo_platform.components.k8s_common import container_security, fit_name, metadata, pod_security, resources
-from odoo_platform.config import Cloud, Estate
+from odoo_platform.config import Cloud, Estate, KubernetesSettings
+from odoo_platform.errors import EstateConfigError
+from odoo_platform.labels import k8s_labels, selector_labels
 from odoo_platform.ops_scripts import interpreter, scripts_for
 from odoo_platform.rotation import RotatedSecret
 from odoo_platform.topology import ServerPlan, TenantPlan
 from odoo_platform.workload import (
     DATABASE_CLIENT_LABEL,
     OBJECT_STORAGE_CLIENT_LABEL,
+    ODOO_UID,
     OPERATIONS_NAMESPACE,
     POSTGRES_PORT,
     PRIVATE_RANGES,
@@ -34,6 +42,70 @@ from odoo_platform.workload import (
 OPS_UID = 70  # the postgres image's `postgres` user on Alpine; any non-root uid works for the CLIs
 OPS_LABELS = {"app.kubernetes.io/part-of": "odoo-platform", "app.kubernetes.io/component": "operations"}
 JOB_LABELS = OPS_LABELS | {DATABASE_CLIENT_LABEL: "true", OBJECT_STORAGE_CLIENT_LABEL: "true"}
+ARCHIVE_COMPONENT = "filestore-archive"
+FILESTORE_CLAIM = "odoo-filestore"  # the tenant's ReadWriteMany volume (OdooCluster)
+FILESTORE_DELAY_MINUTES = 10
+"""The filestore archive starts after the dump: every attachment a dump references is then in it."""
+OPERATIONS_SCRIPTS = ("bootstrap.sh", "dump.sh", "upload.sh", "fetch.sh", "restore-check.sh", "report.sh")
+ARCHIVE_SCRIPTS = ("filestore-archive.sh", "upload.sh", "report.sh")
+DUMP_ARTIFACT = "database.dump"
+FILESTORE_ARTIFACT = "filestore.tar.gz"
+
+# pg_dump refuses to dump a server of a newer major version than itself
+# (https://www.postgresql.org/docs/current/app-pgdump.html, "Notes"), and the restore drill's
+# pg_restore must read what it wrote: the client image follows postgres.version. Patch
+# releases of the official image, all published together on 2024-11-21.
+POSTGRES_CLIENT_TAGS = {14: "14.15", 15: "15.10", 16: "16.6", 17: "17.2"}
+DEFAULT_CLIENT_IMAGE = KubernetesSettings.model_fields["postgres_client_image"].default
+
+
+def postgres_client_image(estate: Estate) -> str:
+    """The PostgreSQL client image for the estate's server version.
+
+    The default image is replaced by the official image of the configured major version; a
+    configured image must carry a tag whose major version is at least the server's.
+    """
+    version = estate.postgres.version
+    configured = estate.kubernetes.postgres_client_image
+    if configured == DEFAULT_CLIENT_IMAGE:
+        return f"{configured.rsplit(':', 1)[0]}:{POSTGRES_CLIENT_TAGS[version]}"
+    tag = configured.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
+    major = tag.split(".", 1)[0].split("-", 1)[0]
+    if not major.isdigit() or int(major) < version:
+        raise EstateConfigError(
+            f"kubernetes.postgresClientImage: {configured!r} must be tagged with a PostgreSQL major version of at least "
+            f"postgres.version {version} (pg_dump refuses newer servers); use e.g. "
+            f"docker.io/library/postgres:{POSTGRES_CLIENT_TAGS[version]}"
+        )
+    return configured
+
+
+def cli_image(estate: Estate) -> str:
+    return estate.kubernetes.azure_cli_image if estate.cloud is Cloud.AZURE else estate.kubernetes.aws_cli_image
+
+
+def identity_annotations(estate: Estate) -> dict[str, str]:
+    """Workload identity of the jobs that write to or read from the archive: required.
+
+    On Azure the upload and fetch scripts sign in with the federated token the workload
+    identity webhook mounts only for a ServiceAccount annotated with a client id
+    (https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html).
+    On AWS the CLI would otherwise fall back to the node's instance role through the instance
+    metadata service (169.254.169.254, port 80), which these jobs' NetworkPolicies do not open;
+    an IAM role for the ServiceAccount is reached over public HTTPS
+    (https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html).
+    Without an identity no dump or filestore archive ever reaches the archive.
+    """
+    identity = estate.kubernetes.operations_identity
+    azure = estate.cloud is Cloud.AZURE
+    if not identity:
+        what = ("the client id of a managed identity with Storage Blob Data Contributor on the archive" if azure
+                else "the ARN of an IAM role that may write to and read from the archive bucket")
+        raise EstateConfigError(
+            "kubernetes.operationsIdentity: is required (dumps and filestore archives are uploaded with workload "
+            f"identity); set it to {what}, federated with the operations ServiceAccounts"
+        )
+    return {"azure.workload.identity/client-id" if azure else "eks.amazonaws.com/role-arn": identity}
 
 
 @dataclass(frozen=True)
@@ -52,15 +124,123 @@ class DatabaseOperationsArgs:
     estate: Estate
     servers: tuple[ServerOperations, ...]
     database_cidrs: tuple[str, ...]
+    archive_cidrs: tuple[str, ...]
+    """Private ranges of the archive's endpoint (Azure private endpoint subnet); empty where it is public (S3)."""
 
 
-def cron_every(minutes: int) -> str:
-    """A cron schedule that fires at least every `minutes` minutes."""
+def cron_every(minutes: int, minute: int = 15) -> str:
+    """A cron schedule that fires at least every `minutes` minutes, at `minute` past the hour."""
     if minutes >= 1440:
-        return "15 1 * * *"
+        return f"{minute} 1 * * *"
     if minutes >= 60:
-        return f"15 */{minutes // 60} * * *" if minutes // 60 > 1 else "15 * * * *"
-    return f"*/{minutes} * * * *"
+        return f"{minute} */{minutes // 60} * * *" if minutes // 60 > 1 else f"{minute} * * * *"
+    return f"*/{minutes} * * * *" if minute % minutes == 0 else f"{minute % minutes}-59/{minutes} * * * *"
+
+
+def _scripts(estate: Estate, names: tuple[str, ...]) -> dict[str, str]:
+    scripts = scripts_for(estate.cloud.value)
+    return {name: scripts[name] for name in names}
+
+
+def _tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
+    return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
+
+
+def _peer_ns(ns: str, **pods: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": ns}),
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=pods) if pods else None,
+    )
+
+
+def _block(cidr: str, exclude: tuple[str, ...] = ()) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr, except_=list(exclude) or None)
+    )
+
+
+def _archive_egress(archive_cidrs: tuple[str, ...]) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
+    """HTTPS to the archive's private endpoint subnet (exactly it: other private ranges stay
+    closed) and to the Pushgateway the jobs report to."""
+    rules = [k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_peer_ns("monitoring")], ports=_tcp(PUSHGATEWAY_PORT))]
+    if archive_cidrs:
+        rules.insert(0, k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_block(c) for c in archive_cidrs], ports=_tcp(443)))
+    return rules
+
+
+def _volume_mounts(mounts: list[tuple[str, str]]) -> list[k8s.core.v1.VolumeMountArgs]:
+    return [k8s.core.v1.VolumeMountArgs(name=v, mount_path=p, read_only=v in ("scripts", "roles", "filestore"))
+            for v, p in mounts]
+
+
+def _container(name: str, image: str, script: str, env: dict[str, pulumi.Input[str]], admin_secret: Optional[str] = None,
+               extra_mounts: Optional[list[tuple[str, str]]] = None) -> k8s.core.v1.ContainerArgs:
+    """A container running one of the ops scripts. Each mounted directory is also named in an
+    environment variable (WORK, ROLES, FILESTORE): the scripts use no other paths."""
+    mounts = [("scripts", "/scripts"), ("work", "/work"), ("tmp", "/tmp"), *(extra_mounts or [])]
+    variables = [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in env.items()]
+    variables += [k8s.core.v1.EnvVarArgs(name=volume.upper(), value=path) for volume, path in mounts
+                  if volume in ("work", "roles", "filestore")]
+    variables.append(k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"))
+    if admin_secret:
+        variables += [
+            k8s.core.v1.EnvVarArgs(name=var, value_from=k8s.core.v1.EnvVarSourceArgs(
+                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=admin_secret, key=field)))
+            for var, field in (("PG_HOST", "host"), ("PG_ADMIN_USER", "user"), ("PG_ADMIN_PASSWORD", "password"))
+        ]
+    return k8s.core.v1.ContainerArgs(
+        name=name,
+        image=image,
+        command=[interpreter(script), f"/scripts/{script}"],
+        env=variables,
+        volume_mounts=_volume_mounts(mounts),
+        resources=resources(100, 1000, 256, 2048),
+        security_context=container_security(),
+    )
+
+
+def _pod(labels: dict[str, str], service_account: str, uid: int, scripts: str, init: list, main: list,
+         restart_policy: str, extra_volumes: Optional[list] = None) -> k8s.core.v1.PodTemplateSpecArgs:
+    return k8s.core.v1.PodTemplateSpecArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels | {"azure.workload.identity/use": "true"}),
+        spec=k8s.core.v1.PodSpecArgs(
+            service_account_name=service_account,
+            automount_service_account_token=False,
+            security_context=pod_security(uid),
+            restart_policy=restart_policy,
+            init_containers=init or None,
+            containers=main,
+            volumes=[
+                k8s.core.v1.VolumeArgs(name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                    name=scripts, default_mode=0o555)),
+                k8s.core.v1.VolumeArgs(name="work", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="50Gi")),
+                k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")),
+                *(extra_volumes or []),
+            ],
+        ),
+    )
+
+
+def _cron_job(logical: str, name: str, namespace: str, labels: dict[str, str], schedule: str,
+              pod: k8s.core.v1.PodTemplateSpecArgs, opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
+    return k8s.batch.v1.CronJob(
+        logical,
+        metadata=metadata(name, namespace, labels),
+        spec=k8s.batch.v1.CronJobSpecArgs(
+            schedule=schedule,
+            concurrency_policy="Forbid",
+            successful_jobs_history_limit=1,
+            failed_jobs_history_limit=3,
+            job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                spec=k8s.batch.v1.JobSpecArgs(backoff_limit=1, active_deadline_seconds=6 * 3600, template=pod)
+            ),
+        ),
+        opts=opts,
+    )
+
+
+def _report(estate: Estate, env: dict[str, pulumi.Input[str]], job: str, metric: str) -> k8s.core.v1.ContainerArgs:
+    return _container("report", estate.kubernetes.curl_image, "report.sh", env | {"METRIC": metric, "JOB": job})
 
 
 class DatabaseOperations(PlatformComponent):
@@ -73,6 +253,8 @@ class DatabaseOperations(PlatformComponent):
         estate = args.estate
         self.namespace = OPERATIONS_NAMESPACE
         self.settings = estate.kubernetes
+        self.client_image = postgres_client_image(estate)
+        annotations = identity_annotations(estate)
         namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -87,10 +269,6 @@ class DatabaseOperations(PlatformComponent):
             opts=self.child(),
         )
         self.in_ns = self.child(depends_on=[namespace])
-        annotations = {}
-        if self.settings.operations_identity:
-            key = "azure.workload.identity/client-id" if estate.cloud is Cloud.AZURE else "eks.amazonaws.com/role-arn"
-            annotations[key] = self.settings.operations_identity
         k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-ops", namespace=OPERATIONS_NAMESPACE, labels=OPS_LABELS,
@@ -101,28 +279,14 @@ class DatabaseOperations(PlatformComponent):
         k8s.core.v1.ConfigMap(
             f"{name}-scripts",
             metadata=metadata("ops-scripts", OPERATIONS_NAMESPACE, OPS_LABELS),
-            data=scripts_for(estate.cloud.value),
+            data=_scripts(estate, OPERATIONS_SCRIPTS),
             opts=self.in_ns,
         )
-        self._network_policies(name, args.database_cidrs)
+        self._network_policies(name, args.database_cidrs, args.archive_cidrs)
         self.bootstraps = {ops.server.key: self._server(name, estate, ops) for ops in args.servers}
         self.register_outputs({"namespace": self.namespace})
 
-    def _network_policies(self, name: str, database_cidrs: tuple[str, ...]) -> None:
-        def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
-            return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
-
-        def peer_ns(ns: str, **pods: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
-            return k8s.networking.v1.NetworkPolicyPeerArgs(
-                namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": ns}),
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=pods) if pods else None,
-            )
-
-        def block(cidr: str, exclude: tuple[str, ...] = ()) -> k8s.networking.v1.NetworkPolicyPeerArgs:
-            return k8s.networking.v1.NetworkPolicyPeerArgs(
-                ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr, except_=list(exclude) or None)
-            )
-
+    def _network_policies(self, name: str, database_cidrs: tuple[str, ...], archive_cidrs: tuple[str, ...]) -> None:
         policies = {
             "default-deny-all": k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
@@ -132,14 +296,15 @@ class DatabaseOperations(PlatformComponent):
                 policy_types=["Egress"],
                 egress=[
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[peer_ns("kube-system", **{"k8s-app": "kube-dns"})],
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53), *tcp(53)],
+                        to=[_peer_ns("kube-system", **{"k8s-app": "kube-dns"})],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53), *_tcp(53)],
                     ),
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[block(cidr) for cidr in database_cidrs], ports=tcp(POSTGRES_PORT)
+                        to=[_block(cidr) for cidr in database_cidrs], ports=_tcp(POSTGRES_PORT)
                     ),
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[block("0.0.0.0/0", PRIVATE_RANGES)], ports=tcp(443)),
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[peer_ns("monitoring")], ports=tcp(PUSHGATEWAY_PORT)),
+                    # Public HTTPS: the cloud's sign-in endpoint, and S3 on AWS.
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_block("0.0.0.0/0", PRIVATE_RANGES)], ports=_tcp(443)),
+                    *_archive_egress(archive_cidrs),
                 ],
             ),
         }
@@ -181,8 +346,8 @@ class DatabaseOperations(PlatformComponent):
                 backoff_limit=3,
                 template=self._pod(
                     init=[],
-                    main=[self._container("bootstrap", self.settings.postgres_client_image, "bootstrap.sh", admin_secret,
-                                          {"TENANTS": tenants}, extra_mounts=[("roles", "/roles")])],
+                    main=[_container("bootstrap", self.client_image, "bootstrap.sh", {"TENANTS": tenants}, admin_secret,
+                                     extra_mounts=[("roles", "/roles")])],
                     restart_policy="OnFailure",
                     extra_volumes=[k8s.core.v1.VolumeArgs(
                         name="roles", secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=roles_secret, default_mode=0o400))],
@@ -190,83 +355,103 @@ class DatabaseOperations(PlatformComponent):
             ),
             opts=self.child(depends_on=[roles], delete_before_replace=True),
         )
-        cli_image = self.settings.azure_cli_image if estate.cloud is Cloud.AZURE else self.settings.aws_cli_image
+        cli = cli_image(estate)
         for tenant in ops.tenants:
             env = {"TENANT": tenant.name, "DATABASE": tenant.database, "ARCHIVE_URL": ops.archive_url,
                    "TIER": str(tenant.tenant.tier), "PUSHGATEWAY_URL": self.settings.pushgateway_url}
-            self._cron(
-                f"{name}-{tenant.name}-dump", f"dump-{tenant.name}", cron_every(tenant.tier.backup_interval_minutes),
-                init=[self._container("dump", self.settings.postgres_client_image, "dump.sh", admin_secret, env),
-                      self._container("upload", cli_image, "upload.sh", None, env)],
-                main=[self._container("report", self.settings.curl_image, "report.sh", None,
-                                      env | {"METRIC": "odoo_platform_backup_last_success_timestamp_seconds",
-                                             "JOB": "odoo-dump"})],
+            dump_env = env | {"KIND": "database", "ARTIFACT": DUMP_ARTIFACT}
+            _cron_job(
+                f"{name}-{tenant.name}-dump", f"dump-{tenant.name}", OPERATIONS_NAMESPACE, JOB_LABELS,
+                cron_every(tenant.tier.backup_interval_minutes),
+                self._pod(
+                    init=[_container("dump", self.client_image, "dump.sh", dump_env, admin_secret),
+                          _container("upload", cli, "upload.sh", dump_env)],
+                    main=[_report(estate, env, "odoo-dump", "odoo_platform_backup_last_success_timestamp_seconds")],
+                    restart_policy="Never",
+                ),
+                self.in_ns,
             )
-            self._cron(
-                f"{name}-{tenant.name}-drill", f"restore-drill-{tenant.name}", tenant.tier.restore_drill_schedule,
-                init=[self._container("fetch", cli_image, "fetch.sh", None, env),
-                      self._container("restore-check", self.settings.postgres_client_image, "restore-check.sh",
-                                      admin_secret, env)],
-                main=[self._container("report", self.settings.curl_image, "report.sh", None,
-                                      env | {"METRIC": "odoo_platform_restore_drill_success", "JOB": "odoo-restore-drill"})],
+            # Fetch and check record their outcome instead of failing the pod, so the report
+            # (the main container) runs after a failure too and pushes it.
+            _cron_job(
+                f"{name}-{tenant.name}-drill", f"restore-drill-{tenant.name}", OPERATIONS_NAMESPACE, JOB_LABELS,
+                tenant.tier.restore_drill_schedule,
+                self._pod(
+                    init=[_container("fetch", cli, "fetch.sh", env),
+                          _container("restore-check", self.client_image, "restore-check.sh", env, admin_secret)],
+                    main=[_report(estate, env, "odoo-restore-drill", "odoo_platform_restore_drill_success")],
+                    restart_policy="Never",
+                ),
+                self.in_ns,
             )
         return bootstrap
 
-    def _cron(self, logical: str, object_name: str, schedule: str, init: list, main: list) -> None:
-        k8s.batch.v1.CronJob(
-            logical,
-            metadata=metadata(object_name, OPERATIONS_NAMESPACE, JOB_LABELS),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=schedule,
-                concurrency_policy="Forbid",
-                successful_jobs_history_limit=1,
-                failed_jobs_history_limit=3,
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    spec=k8s.batch.v1.JobSpecArgs(backoff_limit=1, active_deadline_seconds=6 * 3600,
-                                                  template=self._pod(init=init, main=main, restart_policy="Never"))
-                ),
-            ),
-            opts=self.in_ns,
-        )
-
     def _pod(self, init: list, main: list, restart_policy: str, extra_volumes: Optional[list] = None):
-        return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=JOB_LABELS | {"azure.workload.identity/use": "true"}),
-            spec=k8s.core.v1.PodSpecArgs(
-                service_account_name="odoo-ops",
-                automount_service_account_token=False,
-                security_context=pod_security(OPS_UID),
-                restart_policy=restart_policy,
-                init_containers=init or None,
-                containers=main,
-                volumes=[
-                    k8s.core.v1.VolumeArgs(name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                        name="ops-scripts", default_mode=0o555)),
-                    k8s.core.v1.VolumeArgs(name="work", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="50Gi")),
-                    k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")),
-                    *(extra_volumes or []),
-                ],
-            ),
-        )
+        return _pod(JOB_LABELS, "odoo-ops", OPS_UID, "ops-scripts", init, main, restart_policy, extra_volumes)
 
-    def _container(self, name: str, image: str, script: str, admin_secret: Optional[str], env: dict[str, pulumi.Input[str]],
-                   extra_mounts: Optional[list[tuple[str, str]]] = None) -> k8s.core.v1.ContainerArgs:
-        variables = [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in env.items()]
-        variables.append(k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"))
-        if admin_secret:
-            variables += [
-                k8s.core.v1.EnvVarArgs(name=var, value_from=k8s.core.v1.EnvVarSourceArgs(
-                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=admin_secret, key=field)))
-                for var, field in (("PG_HOST", "host"), ("PG_ADMIN_USER", "user"), ("PG_ADMIN_PASSWORD", "password"))
-            ]
-        mounts = [("scripts", "/scripts"), ("work", "/work"), ("tmp", "/tmp"), *(extra_mounts or [])]
-        return k8s.core.v1.ContainerArgs(
-            name=name,
-            image=image,
-            command=[interpreter(script), f"/scripts/{script}"],
-            env=variables,
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name=v, mount_path=p, read_only=v in ("scripts", "roles"))
-                           for v, p in mounts],
-            resources=resources(100, 1000, 256, 2048),
-            security_context=container_security(),
+
+@dataclass(frozen=True)
+class FilestoreArchiveArgs:
+    estate: Estate
+    tenant: TenantPlan
+    namespace: pulumi.Input[str]
+    archive_url: pulumi.Input[str]
+    archive_cidrs: tuple[str, ...]
+
+
+class FilestoreArchive(PlatformComponent):
+    """Archives one tenant's filestore at the tier's backup interval, just after its dump."""
+
+    def __init__(self, name: str, args: FilestoreArchiveArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__(name, opts)
+        estate, tenant = args.estate, args.tenant
+        tenant_labels = k8s_labels(estate, tenant.tenant, ARCHIVE_COMPONENT)
+        labels = tenant_labels | {OBJECT_STORAGE_CLIENT_LABEL: "true"}
+        # Its own ServiceAccount: the only one in the namespace with the archive identity, and
+        # tenant operators cannot create pods to borrow it (their Role only reads workloads).
+        k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-archive", namespace=args.namespace, labels=tenant_labels,
+                                                annotations=identity_annotations(estate)),
+            automount_service_account_token=False,
+            opts=self.child(),
         )
+        k8s.core.v1.ConfigMap(
+            f"{name}-scripts",
+            metadata=metadata("archive-scripts", args.namespace, tenant_labels),
+            data=_scripts(estate, ARCHIVE_SCRIPTS),
+            opts=self.child(),
+        )
+        # Added to the tenant's default-deny policies: HTTPS to the archive's private endpoint
+        # and the Pushgateway, for these pods only (public HTTPS they already have).
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=metadata("allow-egress-filestore-archive", args.namespace, tenant_labels),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(tenant.tenant, ARCHIVE_COMPONENT)),
+                policy_types=["Egress"],
+                egress=_archive_egress(args.archive_cidrs),
+            ),
+            opts=self.child(),
+        )
+        env = {"TENANT": tenant.name, "DATABASE": tenant.database, "ARCHIVE_URL": args.archive_url,
+               "TIER": str(tenant.tenant.tier), "PUSHGATEWAY_URL": estate.kubernetes.pushgateway_url,
+               "KIND": "filestore", "ARTIFACT": FILESTORE_ARTIFACT}
+        filestore = [("filestore", "/filestore")]
+        _cron_job(
+            f"{name}-cron", "filestore-archive", args.namespace, labels,
+            cron_every(tenant.tier.backup_interval_minutes, 15 + FILESTORE_DELAY_MINUTES),
+            # As Odoo's uid, the owner of the files, so the read-only mount needs no ownership change.
+            _pod(labels, "odoo-archive", ODOO_UID, "archive-scripts",
+                 init=[_container("archive", postgres_client_image(estate), "filestore-archive.sh", env,
+                                  extra_mounts=filestore),
+                       _container("upload", cli_image(estate), "upload.sh", env)],
+                 main=[_report(estate, env, "odoo-filestore-archive",
+                               "odoo_platform_filestore_archive_last_success_timestamp_seconds")],
+                 restart_policy="Never",
+                 extra_volumes=[k8s.core.v1.VolumeArgs(
+                     name="filestore", persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                         claim_name=FILESTORE_CLAIM, read_only=True))]),
+            self.child(),
+        )
+        self.register_outputs({})

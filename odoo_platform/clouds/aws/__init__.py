@@ -13,6 +13,7 @@ from odoo_platform.clouds.aws.redis import PORT, create_redis_cache
 class AwsAdapter:
     cloud = "aws"
     database_cidrs = DATABASE_CIDRS
+    archive_cidrs: tuple[str, ...] = ()  # S3 is reached on its public endpoints
     cluster_cidrs = CLUSTER_CIDRS
     postgres_port = 5432
     redis_port = PORT

@@ -15,6 +15,7 @@ POD_CIDR = "10.244.0.0/16"  # Azure CNI overlay
 DATABASE_SUBNET = "10.40.8.0/24"
 ENDPOINT_SUBNET = "10.40.9.0/24"
 DATABASE_CIDRS = (DATABASE_SUBNET, ENDPOINT_SUBNET)
+ARCHIVE_CIDRS = (ENDPOINT_SUBNET,)  # the storage account's private endpoint (blob)
 CLUSTER_CIDRS = (NODE_SUBNET, POD_CIDR)
 PRIVATE_ZONES = {
     "postgres": "privatelink.postgres.database.azure.com",

@@ -27,6 +27,9 @@ def server_parameters(server: ServerPlan) -> dict[str, str]:
         "log_checkpoints": "on",
         "log_lock_waits": "on",
         "idle_in_transaction_session_timeout": "600000",
+        # Flexible server creates only allow-listed extensions; Odoo's trigram indexes need pg_trgm
+        # (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-extensions).
+        "azure.extensions": "PG_TRGM",
     }
 
 
