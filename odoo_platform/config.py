@@ -229,6 +229,12 @@ class KubernetesSettings(_Model):
         "platform's derived image); any other image, such as the official one, keeps file sessions.",
     )
     odoo_egress: OdooEgress = OdooEgress()
+    database_ca_bundle: str = Field(
+        default="",
+        pattern=r"^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)*$",
+        description="PEM CA certificates Odoo verifies the PostgreSQL server with (AWS: the RDS global bundle); "
+        "empty: the image's system store on Azure, whose server certificates chain to public roots.",
+    )
 
 
 KMS_KEY_REFERENCE = re.compile(r"^(azurekms|awskms|gcpkms|hashivault)://\S+$")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from odoo_platform.config import EgressEndpoint, repository_of
+from odoo_platform.config import Cloud, EgressEndpoint, repository_of
 from odoo_platform.sizing import OdooSizing
 from odoo_platform.workload import HTTP_PORT, WEBSOCKET_PORT
 
@@ -21,6 +21,33 @@ SESSION_REDIS_MODULE = "session_redis"
 # odoo/addons/base/models/ir_actions_report.py), else from web.base.url, the public hostname, which the
 # egress policies close: the pod's own HTTP port is always reachable and never leaves the pod.
 REPORT_URL = f"http://127.0.0.1:{HTTP_PORT}"
+
+
+# Ubuntu's ca-certificates in the official image: Azure Database for PostgreSQL's server certificates
+# chain to DigiCert Global Root G2 / Microsoft RSA Root Certificate Authority 2017, both in it.
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+DATABASE_CA_DIR = "/etc/odoo-platform/database-ca"
+
+
+@dataclass(frozen=True)
+class DatabaseTls:
+    """How Odoo verifies its PostgreSQL server. libpq reads the CA file from PGSSLROOTCERT (Odoo's
+    odoo.conf has `db_sslmode` only), and verify-full also checks the host name against the certificate."""
+
+    sslmode: str
+    root_cert: Optional[str]
+    bundle: str = ""
+    """PEM to ship in the `database-ca` ConfigMap, when the estate configures one."""
+
+
+def database_tls(cloud: Cloud, bundle: str) -> DatabaseTls:
+    if bundle:
+        return DatabaseTls("verify-full", f"{DATABASE_CA_DIR}/ca.crt", bundle)
+    if cloud is Cloud.AZURE:
+        return DatabaseTls("verify-full", SYSTEM_CA_BUNDLE)
+    # RDS certificates chain to Amazon's own RDS CAs, which no system store carries: without
+    # kubernetes.databaseCaBundle the connection stays encrypted but unverified.
+    return DatabaseTls("require", None)
 
 
 @dataclass(frozen=True)
@@ -62,6 +89,7 @@ def render_odoo_conf(
     sizing: OdooSizing,
     odoo_major_version: int,
     contract: ImageContract,
+    sslmode: str,
     smtp_relay: Optional[EgressEndpoint] = None,
 ) -> str:
     """The web pods' configuration. Cron and the upgrade Job use the same file and override their own
@@ -81,7 +109,7 @@ def render_odoo_conf(
         "db_port": str(db_port),
         "db_user": db_user,
         "db_password": db_password,
-        "db_sslmode": "require",
+        "db_sslmode": sslmode,
         "data_dir": DATA_DIR,
         "addons_path": contract.addons_path,
         gevent_key: str(WEBSOCKET_PORT),

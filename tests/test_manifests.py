@@ -395,3 +395,51 @@ def test_the_upgrade_job_stops_cron_migrates_then_sets_the_report_url(stack):
         start = starts[namespace]
         assert start["metadata"]["name"] == f"odoo-cron-start-{key}"
         assert start["spec"]["template"]["spec"]["containers"][0]["args"][:2] == ["1", "odoo-cron"]
+
+
+@pytest.mark.parametrize("stack", all_stacks())
+def test_odoo_pods_follow_the_image_contract_and_verify_the_database(stack):
+    from odoo_platform.config import Cloud
+    from odoo_platform.odoo_conf import database_tls, image_contract
+    from tests.stack_plans import plan_of
+
+    config = plan_of(stack)["config"]
+    cloud = Cloud(config["odoo-platform:cloud"])
+    kubernetes = config.get("odoo-platform:kubernetes") or {}
+    tls = database_tls(cloud, kubernetes.get("databaseCaBundle", ""))
+    checked = 0
+    for obj in manifests_of(stack):
+        if obj["kind"] != "Deployment" or obj["metadata"]["name"] not in ("odoo-web", "odoo-cron"):
+            continue
+        template = obj["spec"]["template"]
+        (container,) = template["spec"]["containers"]
+        # Each tenant runs its ring's image: the contract is the image's.
+        contract = image_contract(container["image"],
+                                  kubernetes.get("sessionRedisRepositories", ["registry.example.com/odoo/odoo"]))
+        env = {e["name"]: e for e in container.get("env", [])}
+        assert ("ODOO_SESSION_REDIS" in env) == contract.session_redis
+        assert (template["metadata"]["labels"].get("odoo-platform.io/redis-client") == "true") == contract.session_redis
+        if contract.session_redis:
+            from pulumi.runtime.rpc import UNKNOWN
+
+            url = env["ODOO_SESSION_REDIS_URL"]["value"]  # unknown until ElastiCache exists (AWS preview)
+            assert url == UNKNOWN or url.split("://", 1)[1].startswith(":$(ODOO_SESSION_REDIS_URL_PASSWORD)@"), url
+            assert env["ODOO_SESSION_REDIS_URL_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "url-password"
+        if tls.root_cert:
+            assert env["PGSSLROOTCERT"]["value"] == tls.root_cert
+        checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize("stack", all_stacks())
+def test_odoo_may_frame_itself_and_traefik_keeps_client_addresses(stack):
+    from tests.stack_plans import plan_of
+
+    headers = [o["spec"]["headers"] for o in manifests_of(stack)
+               if o["kind"] == "Middleware" and o["metadata"]["name"] == "security-headers"]
+    assert headers
+    for header in headers:
+        assert header["customFrameOptionsValue"] == "SAMEORIGIN" and not header.get("frameDeny")
+    (release,) = [r for r in plan_of(stack)["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release"
+                  and r["inputs"]["name"] == "traefik"]
+    assert release["inputs"]["values"]["service"]["spec"]["externalTrafficPolicy"] == "Local"

@@ -8,8 +8,15 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from odoo_platform.components.redis_cache import redis_url, url_password
-from odoo_platform.config import EgressEndpoint
-from odoo_platform.odoo_conf import EXTRA_ADDONS, image_contract, render_odoo_conf
+from odoo_platform.config import Cloud, EgressEndpoint
+from odoo_platform.odoo_conf import (
+    EXTRA_ADDONS,
+    SYSTEM_CA_BUNDLE,
+    DatabaseTls,
+    database_tls,
+    image_contract,
+    render_odoo_conf,
+)
 from odoo_platform.sizing import (
     CRON_DB_MAXCONN,
     LIMIT_MEMORY_HARD_MIB,
@@ -30,7 +37,7 @@ def _conf(users: int, version: int = 17, image: str = OFFICIAL, smtp: EgressEndp
     text = render_odoo_conf(
         database="acme", db_host="pg.internal", db_port=5432, db_user="odoo_acme", db_password="p",
         admin_password="a", sizing=sizing, odoo_major_version=version,
-        contract=image_contract(image, DERIVED_REPOSITORIES), smtp_relay=smtp,
+        contract=image_contract(image, DERIVED_REPOSITORIES), sslmode="verify-full", smtp_relay=smtp,
     )
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(text)
@@ -52,7 +59,7 @@ def test_security_settings():
     assert conf["proxy_mode"] == "True"
     assert conf["list_db"] == "False"
     assert conf["dbfilter"] == "^acme$"
-    assert conf["db_sslmode"] in ("require", "verify-ca", "verify-full")
+    assert conf["db_sslmode"] == "verify-full"
     assert conf["db_user"] == "odoo_acme" and conf["db_user"] != "postgres"
     assert conf["max_cron_threads"] == "0"  # cron runs in its own Deployment
     assert int(conf["limit_time_real"]) > int(conf["limit_time_cpu"])
@@ -112,3 +119,13 @@ def test_a_redis_password_with_url_characters_survives_the_url():
     assert (url.scheme, url.hostname, url.port, unquote(url.password)) == ("rediss", "cache.example.net", 6380, password)
     # Unencoded, the `/` ends the authority part and the host is lost.
     assert urlsplit(redis_url("cache.example.net", 6380, True, password)).hostname != "cache.example.net"
+
+
+def test_the_database_server_is_verified_against_the_clouds_ca():
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    assert database_tls(Cloud.AZURE, "") == DatabaseTls("verify-full", SYSTEM_CA_BUNDLE)
+    configured = database_tls(Cloud.AWS, pem)
+    assert (configured.sslmode, configured.root_cert, configured.bundle) == (
+        "verify-full", "/etc/odoo-platform/database-ca/ca.crt", pem)
+    # RDS's CAs are in no system store: without the configured bundle, AWS stays at `require`.
+    assert database_tls(Cloud.AWS, "").sslmode == "require"

@@ -26,7 +26,14 @@ from odoo_platform.components.k8s_common import container_security, metadata, po
 from odoo_platform.components.redis_cache import URL_PASSWORD_KEY, redis_url
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import CREDENTIALS_REVISION, LABEL_PREFIX, k8s_labels, selector_labels
-from odoo_platform.odoo_conf import DATA_DIR, REPORT_URL, image_contract, render_odoo_conf
+from odoo_platform.odoo_conf import (
+    DATA_DIR,
+    DATABASE_CA_DIR,
+    REPORT_URL,
+    database_tls,
+    image_contract,
+    render_odoo_conf,
+)
 from odoo_platform.rotation import RotatedSecret, rotating_password
 from odoo_platform.sizing import (
     CRON_DB_MAXCONN,
@@ -112,6 +119,7 @@ class OdooCluster(PlatformComponent):
         image = estate.image_for(plan.tenant)
         contract = image_contract(image, estate.kubernetes.session_redis_repositories)
         egress = estate.kubernetes.odoo_egress
+        tls = database_tls(estate.cloud, estate.kubernetes.database_ca_bundle)
 
         admin_password = rotating_password(
             self, f"{name}-admin-password", plan.tier.secret_rotation_days, length=32, special=False
@@ -137,6 +145,7 @@ class OdooCluster(PlatformComponent):
                             sizing=sizing,
                             odoo_major_version=estate.odoo_major_version,
                             contract=contract,
+                            sslmode=tls.sslmode,
                             smtp_relay=egress.smtp_relay,
                         )
                     )
@@ -183,11 +192,23 @@ class OdooCluster(PlatformComponent):
             k8s.core.v1.VolumeMountArgs(name="filestore", mount_path=DATA_DIR),
             k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
         ]
+        database_ca = []
+        if tls.bundle:
+            database_ca = [k8s.core.v1.ConfigMap(
+                f"{name}-database-ca",
+                metadata=metadata("database-ca", ns, k8s_labels(estate, plan.tenant, "config")),
+                data={"ca.crt": tls.bundle},
+                opts=self.child(),
+            )]
+            volumes.append(k8s.core.v1.VolumeArgs(
+                name="database-ca", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name="database-ca")))
+            mounts.append(k8s.core.v1.VolumeMountArgs(name="database-ca", mount_path=DATABASE_CA_DIR, read_only=True))
+        database_env = [k8s.core.v1.EnvVarArgs(name="PGSSLROOTCERT", value=tls.root_cert)] if tls.root_cert else []
         scripts_volume = k8s.core.v1.VolumeArgs(
             name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=SCRIPTS, default_mode=0o444)
         )
         scripts_mount = k8s.core.v1.VolumeMountArgs(name="scripts", mount_path=SCRIPTS_PATH, read_only=True)
-        env: list[k8s.core.v1.EnvVarArgs] = []
+        env: list[k8s.core.v1.EnvVarArgs] = list(database_env)
         if contract.session_redis:
             env += [
                 k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS", value="1"),
@@ -312,7 +333,7 @@ class OdooCluster(PlatformComponent):
                                 resources(UPGRADE_JOB_CPU_MILLIS // 2, UPGRADE_JOB_CPU_MILLIS, 512, 1024),
                                 command=["/bin/sh", "-c",
                                          f'exec odoo shell "$@" < {SCRIPTS_PATH}/set_report_url.py', "odoo-shell"],
-                                env=[],
+                                env=database_env,
                                 volume_mounts=[*mounts, scripts_mount],
                             )
                         ],
@@ -333,14 +354,14 @@ class OdooCluster(PlatformComponent):
                                  "--limit-time-cpu=0", "--limit-time-real=0"],
                                 resources(UPGRADE_JOB_CPU_MILLIS // 2, UPGRADE_JOB_CPU_MILLIS,
                                           UPGRADE_JOB_MEMORY_MIB // 2, UPGRADE_JOB_MEMORY_MIB),
-                                env=[],
+                                env=database_env,
                             ),
                         ],
                     ),
                 ),
             ),
             opts=self.child(
-                depends_on=[config, filestore, scripts, upgrader, *database_ready],
+                depends_on=[config, filestore, scripts, upgrader, *database_ca, *database_ready],
                 delete_before_replace=True,
                 # Pulumi waits 10 minutes for a Job by default; a tier's migration may take its whole window.
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{window.duration_hours}h",
