@@ -22,8 +22,6 @@ from odoo_platform.workload import (
     DATABASE_CLIENT_LABEL,
     EXTERNAL_CLIENT_LABEL,
     HTTP_PORT,
-    OBJECT_STORAGE_CLIENT_LABEL,
-    PRIVATE_RANGES,
     REDIS_CLIENT_LABEL,
     REDIS_PORT,
     REDIS_TLS_PORT,
@@ -220,10 +218,6 @@ def _network_policies(args: TenantNamespaceArgs) -> dict[str, k8s.networking.v1.
             pod_selector=pods(**{REDIS_CLIENT_LABEL: "true"}),
             policy_types=["Egress"],
             egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=pods(**{"app.kubernetes.io/component": "redis"}))],
-                    ports=tcp(REDIS_PORT),
-                ),
                 # A managed cache lives in the estate's private data subnets (TLS port on Azure).
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                     to=[
@@ -231,31 +225,16 @@ def _network_policies(args: TenantNamespaceArgs) -> dict[str, k8s.networking.v1.
                         for cidr in args.database_cidrs
                     ],
                     ports=tcp(REDIS_PORT, REDIS_TLS_PORT),
+                )
+                if args.estate.managed_redis
+                else k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=pods(**{"app.kubernetes.io/component": "redis"}))],
+                    ports=tcp(REDIS_PORT),
                 ),
             ],
         ),
-        "allow-egress-object-storage": k8s.networking.v1.NetworkPolicySpecArgs(
-            # Backups and the scaler's API calls leave over HTTPS; private ranges (other pods,
-            # other tenants) stay closed.
-            pod_selector=k8s.meta.v1.LabelSelectorArgs(
-                match_expressions=[
-                    k8s.meta.v1.LabelSelectorRequirementArgs(
-                        key=OBJECT_STORAGE_CLIENT_LABEL, operator="In", values=["true"]
-                    )
-                ]
-            ),
-            policy_types=["Egress"],
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0", except_=list(PRIVATE_RANGES))
-                        )
-                    ],
-                    ports=tcp(443),
-                )
-            ],
-        ),
+        # The scalers and the upgrade Jobs' cron steps call the API server, whose addresses are the cluster's
+        # own (not the estate's): by port only.
         "allow-egress-api-server": k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=pods(**{SCALER_LABEL: "true"}),
             policy_types=["Egress"],
