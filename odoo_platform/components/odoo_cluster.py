@@ -348,10 +348,10 @@ class OdooCluster(PlatformComponent):
                                 [f"--database={plan.database}", "--init=base", "--update=" + ",".join(UPGRADE_MODULES),
                                  "--stop-after-init", "--without-demo=all", "--no-http", "--workers=0",
                                  "--max-cron-threads=0", f"--db_maxconn={UPGRADE_DB_MAXCONN}",
-                                 # No virtual-memory limit: a long migration must not die of MemoryError
-                                 # mid-module; the container limit bounds its resident memory.
-                                 "--limit-memory-soft=0", "--limit-memory-hard=0",
-                                 "--limit-time-cpu=0", "--limit-time-real=0"],
+                                 # No virtual-memory limit (ThreadedServer.start sets limit_memory_hard as
+                                 # RLIMIT_AS): a long migration must not die of MemoryError mid-module; the
+                                 # container limit bounds its resident memory.
+                                 "--limit-memory-hard=0"],
                                 resources(UPGRADE_JOB_CPU_MILLIS // 2, UPGRADE_JOB_CPU_MILLIS,
                                           UPGRADE_JOB_MEMORY_MIB // 2, UPGRADE_JOB_MEMORY_MIB),
                                 env=database_env,
