@@ -292,6 +292,48 @@ class BusinessHours(_Model):
         return self
 
 
+def _cidr(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR range (use e.g. 203.0.113.10/32)") from None
+
+
+class EgressEndpoint(_Model):
+    """A host Odoo connects to outside the cluster. NetworkPolicies match addresses, not names, so the
+    ranges the host resolves into are part of the endpoint."""
+
+    host: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9.-]+$")]
+    port: Annotated[int, Field(ge=1, le=65535)]
+    cidrs: Annotated[list[str], Field(min_length=1)]
+    tls: bool = Field(default=True, description="SMTP relay only: STARTTLS (odoo.conf smtp_ssl).")
+
+    @field_validator("cidrs")
+    @classmethod
+    def _ranges(cls, values: list[str]) -> list[str]:
+        return [_cidr(value) for value in values]
+
+
+class OdooEgress(_Model):
+    """What Odoo may reach beyond its database and Redis; everything is closed by default."""
+
+    smtp_relay: Optional[EgressEndpoint] = Field(default=None, description="Outgoing mail relay (odoo.conf smtp_server).")
+    incoming_mail: list[EgressEndpoint] = Field(
+        default_factory=list, description="IMAP/POP servers the fetchmail module polls (configured in Odoo)."
+    )
+    https_proxy: Optional[EgressEndpoint] = Field(
+        default=None, description="Egress proxy for the HTTPS services Odoo calls (HTTPS_PROXY), e.g. bank feeds."
+    )
+    https_cidrs: list[str] = Field(default_factory=list, description="Ranges Odoo may call directly on port 443.")
+
+    @field_validator("https_cidrs")
+    @classmethod
+    def _ranges(cls, values: list[str]) -> list[str]:
+        return [_cidr(value) for value in values]
+
+
 class KubernetesSettings(_Model):
     version: str = Field(default="1.30", pattern=r"^1\.\d{2}$")
     create_cluster: StrictBool = Field(
@@ -319,6 +361,18 @@ class KubernetesSettings(_Model):
     )
     admin_cidrs: list[str] = Field(
         default_factory=list, description="Source ranges allowed to reach /web/database; empty blocks it entirely."
+    )
+    session_redis_repositories: list[str] = Field(
+        default_factory=lambda: ["registry.example.com/odoo/odoo"],
+        description="Odoo image repositories built with the OCA session_redis module and python3-redis (the "
+        "platform's derived image); any other image, such as the official one, keeps file sessions.",
+    )
+    odoo_egress: OdooEgress = OdooEgress()
+    database_ca_bundle: str = Field(
+        default="",
+        pattern=r"^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)*$",
+        description="PEM CA certificates Odoo verifies the PostgreSQL server with (AWS: the RDS global bundle); "
+        "empty: the image's system store on Azure, whose server certificates chain to public roots.",
     )
 
     @field_validator("admin_cidrs")

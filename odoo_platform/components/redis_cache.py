@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
+from urllib.parse import quote
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,6 +23,19 @@ from odoo_platform.topology import TenantPlan
 from odoo_platform.workload import REDIS_CPU_MILLIS, REDIS_MEMORY_MIB, REDIS_PORT
 
 REDIS_UID = 999  # the `redis` user of the official image
+URL_PASSWORD_KEY = "url-password"
+
+
+def url_password(password: str) -> str:
+    """The password as it goes into a redis:// URL. An Azure Cache access key is base64 and may contain
+    `/`, `+` and `=`, which would otherwise end or corrupt the URL's authority part."""
+    return quote(password, safe="")
+
+
+def redis_url(host: str, port: int, tls: bool, password_reference: str) -> str:
+    """The URL session_redis connects with; `password_reference` is the percent-encoded password or,
+    in a manifest, a `$(VAR)` Kubernetes expands at container start."""
+    return f"{'rediss' if tls else 'redis'}://:{password_reference}@{host}:{port}/0"
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,7 @@ class RedisCache(PlatformComponent):
     port: int
     tls: bool
     secret_name: str
-    """Secret holding the `password` key."""
+    """Secret holding the `password` and `url-password` (percent-encoded) keys."""
     revision: pulumi.Output[str]
     """Changes when the password rotates; Odoo pods carry it so they restart with the new one."""
 
@@ -65,7 +79,7 @@ class RedisCache(PlatformComponent):
             f"{name}-auth",
             metadata=metadata(self.secret_name, ns, labels),
             type="Opaque",
-            string_data={"password": secret_value},
+            string_data={"password": secret_value, URL_PASSWORD_KEY: pulumi.Output.secret(secret_value).apply(url_password)},
             opts=self.child(),
         )
         if args.managed:
@@ -78,6 +92,9 @@ class RedisCache(PlatformComponent):
             metadata=metadata("redis", ns, labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
+                # Sessions are not persisted: a second Redis during a rollout would hold no session anyway,
+                # and the namespace's quota counts one Redis pod.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     # redis-server reads its password at start: a rotation must restart it.

@@ -61,7 +61,9 @@ class TenantIngress(PlatformComponent):
                         "stsIncludeSubdomains": True,
                         "stsPreload": True,
                         "forceSTSHeader": True,
-                        "frameDeny": True,
+                        # Not DENY: Odoo frames its own pages (the PDF viewer, the HTML editor, report
+                        # previews), which DENY breaks; SAMEORIGIN still refuses every other site.
+                        "customFrameOptionsValue": "SAMEORIGIN",
                         "contentTypeNosniff": True,
                         "referrerPolicy": "strict-origin-when-cross-origin",
                     }

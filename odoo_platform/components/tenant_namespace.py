@@ -20,9 +20,8 @@ from odoo_platform.labels import LABEL_PREFIX
 from odoo_platform.topology import TenantPlan
 from odoo_platform.workload import (
     DATABASE_CLIENT_LABEL,
+    EXTERNAL_CLIENT_LABEL,
     HTTP_PORT,
-    OBJECT_STORAGE_CLIENT_LABEL,
-    PRIVATE_RANGES,
     REDIS_CLIENT_LABEL,
     REDIS_PORT,
     REDIS_TLS_PORT,
@@ -146,6 +145,7 @@ class TenantNamespace(PlatformComponent):
 def _network_policies(args: TenantNamespaceArgs) -> dict[str, k8s.networking.v1.NetworkPolicySpecArgs]:
     """Deny everything, then open only what Odoo needs. Never a rule naming another tenant."""
     ingress_namespace = args.estate.kubernetes.ingress_namespace
+    egress = args.estate.kubernetes.odoo_egress
     every_pod = k8s.meta.v1.LabelSelectorArgs()
 
     def pods(**match: str) -> k8s.meta.v1.LabelSelectorArgs:
@@ -154,7 +154,7 @@ def _network_policies(args: TenantNamespaceArgs) -> dict[str, k8s.networking.v1.
     def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
         return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in ports]
 
-    return {
+    policies = {
         "default-deny-all": k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=every_pod, policy_types=["Ingress", "Egress"]
         ),
@@ -218,10 +218,6 @@ def _network_policies(args: TenantNamespaceArgs) -> dict[str, k8s.networking.v1.
             pod_selector=pods(**{REDIS_CLIENT_LABEL: "true"}),
             policy_types=["Egress"],
             egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=pods(**{"app.kubernetes.io/component": "redis"}))],
-                    ports=tcp(REDIS_PORT),
-                ),
                 # A managed cache lives in the estate's private data subnets (TLS port on Azure).
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                     to=[
@@ -229,34 +225,41 @@ def _network_policies(args: TenantNamespaceArgs) -> dict[str, k8s.networking.v1.
                         for cidr in args.database_cidrs
                     ],
                     ports=tcp(REDIS_PORT, REDIS_TLS_PORT),
+                )
+                if args.estate.managed_redis
+                else k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=pods(**{"app.kubernetes.io/component": "redis"}))],
+                    ports=tcp(REDIS_PORT),
                 ),
             ],
         ),
-        "allow-egress-object-storage": k8s.networking.v1.NetworkPolicySpecArgs(
-            # Backups and the scaler's API calls leave over HTTPS; private ranges (other pods,
-            # other tenants) stay closed.
-            pod_selector=k8s.meta.v1.LabelSelectorArgs(
-                match_expressions=[
-                    k8s.meta.v1.LabelSelectorRequirementArgs(
-                        key=OBJECT_STORAGE_CLIENT_LABEL, operator="In", values=["true"]
-                    )
-                ]
-            ),
-            policy_types=["Egress"],
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0", except_=list(PRIVATE_RANGES))
-                        )
-                    ],
-                    ports=tcp(443),
-                )
-            ],
-        ),
+        # The scalers and the upgrade Jobs' cron steps call the API server, whose addresses are the cluster's
+        # own (not the estate's): by port only.
         "allow-egress-api-server": k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=pods(**{SCALER_LABEL: "true"}),
             policy_types=["Egress"],
             egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(ports=tcp(443, 6443))],
         ),
     }
+    # Mail and the HTTPS services Odoo calls: closed unless kubernetes.odooEgress names them, and then
+    # only to the configured ranges and ports.
+    endpoints = [e for e in (egress.smtp_relay, egress.https_proxy) if e] + list(egress.incoming_mail)
+    rules = [
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
+                for cidr in endpoint.cidrs],
+            ports=tcp(endpoint.port),
+        )
+        for endpoint in endpoints
+    ]
+    if egress.https_cidrs:
+        rules.append(k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
+                for cidr in egress.https_cidrs],
+            ports=tcp(443),
+        ))
+    if rules:
+        policies["allow-egress-external"] = k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=pods(**{EXTERNAL_CLIENT_LABEL: "true"}), policy_types=["Egress"], egress=rules
+        )
+    return policies

@@ -55,6 +55,10 @@ class TraefikIngress(PlatformComponent):
                 # Scraped through the ServiceMonitor the Observability component renders.
                 "metrics": {"prometheus": {"entryPoint": "metrics", "addServicesLabels": True,
                                            "service": {"enabled": True}}},
+                # Local: the load balancer delivers to nodes running Traefik without SNAT, so Traefik,
+                # the admin allow-list, the rate limit and Odoo's login throttling (X-Forwarded-For
+                # through proxy_mode) see each client's own address instead of a node's.
+                "service": {"spec": {"externalTrafficPolicy": "Local"}},
                 "ports": {
                     "web": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}},
                     "websecure": {"tls": {"enabled": True}},
