@@ -35,6 +35,9 @@ UPGRADE_JOB_MEMORY_MIB = 4096
 SCALER_CPU_MILLIS = 50
 SCALER_MEMORY_MIB = 64
 SCALER_CONTAINERS = 2  # one `kubectl scale` container per Deployment (web, cron)
+# Every operations container (dump, upload, drill, and the filestore archive in tenant namespaces).
+OPERATIONS_CPU_MILLIS = 1000
+OPERATIONS_MEMORY_MIB = 2048
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ def container_limits(sizing: OdooSizing) -> dict[str, Limits]:
         "upgrade": Limits(UPGRADE_JOB_CPU_MILLIS, UPGRADE_JOB_MEMORY_MIB),
         "redis": Limits(REDIS_CPU_MILLIS * 2, REDIS_MEMORY_MIB),
         "scaler": Limits(SCALER_CPU_MILLIS * 2, SCALER_MEMORY_MIB),  # kubectl scale, cron_scaler.py
+        # The filestore archive CronJob: its containers run one after another (init containers), so
+        # one container's limits bound the pod.
+        "archive": Limits(OPERATIONS_CPU_MILLIS, OPERATIONS_MEMORY_MIB),
     }
 
 
@@ -65,12 +71,13 @@ def concurrent_pods(sizing: OdooSizing) -> list[tuple[int, Limits]]:
     """(count, pod limits) of everything a tenant namespace may run at once, counted as if it all ran
     together: the web pods at full autoscaling plus the rolling update's surge pod, cron (Recreate: never
     two), Redis (Recreate), the upgrade Job (its cron-stopping step is an init container, so the
-    migration container bounds the pod), the Job that starts cron again, and the two night-scaler pods."""
+    migration container bounds the pod), the Job that starts cron again, the two night-scaler pods and
+    the filestore archive (it may run during an upgrade)."""
     limits = container_limits(sizing)
     scaler_container = limits["scaler"]
     scaler = Limits(scaler_container.cpu_millis * SCALER_CONTAINERS, scaler_container.memory_mib * SCALER_CONTAINERS)
     return [(sizing.surge_web_pods, limits["web"]), (1, limits["cron"]), (1, limits["redis"]),
-            (1, limits["upgrade"]), (1, scaler_container), (2, scaler)]
+            (1, limits["upgrade"]), (1, scaler_container), (2, scaler), (1, limits["archive"])]
 
 
 def quota_for(sizing: OdooSizing) -> Quota:

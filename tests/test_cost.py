@@ -38,31 +38,31 @@ def test_one_tenant_dev_estate_matches_the_hand_calculation(plan_for, round_pric
     report = estimate(plan, load_prices(round_prices)).to_dict()
 
     # What the plan declares (pinned, so the hand calculation below reads against it):
-    #   odoo-web 2 x (500m, 1216Mi), odoo-cron 1 x (250m, 512Mi): scaled to zero outside 07:00-20:00 Mon-Fri
+    #   odoo-web 2 x (500m, 1231Mi), odoo-cron 1 x (250m, 512Mi): scaled to zero outside 07:00-20:00 Mon-Fri
     #   redis 1 x (100m, 256Mi), always on; filestore 50Gi
     #   shared: Standard_B2ms PostgreSQL, 128 GB, no HA, local backups; 2 private endpoints
     lines = {(line["service"], line["item"]): line for line in report["lines"]}
-    assert lines[("compute", "odoo-web: 2 x (0.5 vCPU, 1.1875 GiB)")]["quantity"] == 1.0
+    assert lines[("compute", "odoo-web: 2 x (0.5 vCPU, 1.20215 GiB)")]["quantity"] == 1.0
     assert lines[("compute", "odoo-cron: 1 x (0.25 vCPU, 0.5 GiB)")]["quantity"] == 0.25
 
     hours_running = 13 * 5 * 52 / 12                        # 281.67 h a month in business hours
-    web = 2 * (0.5 * 0.04 + 1.1875 * 0.005)                 # 0.051875 EUR/h
+    web = 2 * (0.5 * 0.04 + 1231 / 1024 * 0.005)            # 0.052021 EUR/h
     cron = 1 * (0.25 * 0.04 + 0.5 * 0.005)                  # 0.0125 EUR/h
     redis = 1 * (0.1 * 0.04 + 0.25 * 0.005) * 730           # 3.8325
     filestore = 50 * 0.2                                    # 10.00
-    direct = (web + cron) * hours_running + redis + filestore                       # 31.96
+    direct = (web + cron) * hours_running + redis + filestore                       # 32.01
     postgres = 0.1 * 730 + 128 * 0.1 + 128 * 1.0 * 0.05     # 73 + 12.80 + 6.40 = 92.20
     endpoints = 2 * 0.01 * 730                              # 14.60
-    saving = (web + cron) * (730 - hours_running)           # 28.86
+    saving = (web + cron) * (730 - hours_running)           # 28.93
 
     acme = report["tenants"]["acme"]
-    assert acme["direct"] == round(direct, 2) == 31.96
+    assert acme["direct"] == round(direct, 2) == 32.01
     assert acme["sharedAllocation"] == round(postgres + endpoints, 2) == 106.80
-    assert acme["total"] == round(direct + postgres + endpoints, 2) == 138.76
-    assert acme["scaleDownSaving"] == report["scaleDownSaving"] == round(saving, 2) == 28.86
+    assert acme["total"] == round(direct + postgres + endpoints, 2) == 138.81
+    assert acme["scaleDownSaving"] == report["scaleDownSaving"] == round(saving, 2) == 28.93
     assert report["sharedServices"] == {"postgres-shared": 92.2, "private endpoints": 14.6}
-    assert report["tiers"] == {"2": 138.76}
-    assert report["total"] == 138.76
+    assert report["tiers"] == {"2": 138.81}
+    assert report["total"] == 138.81
 
 
 def test_dedicated_placements_are_charged_to_their_tenant():

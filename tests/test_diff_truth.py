@@ -351,7 +351,7 @@ def markdown_problems(text):
     """What keeps a Markdown rendering from nesting under another document's heading."""
     lines = text.splitlines()
     problems = [f"heading: {line}" for line in lines if line.startswith("#")]
-    for previous, line in zip(["", *lines], lines):
+    for previous, line in zip(["", *lines], lines, strict=False):
         if NESTED.match(line) and not (ITEM.match(previous) or NESTED.match(previous)):
             problems.append(f"nested item outside a list: {line}")
         if line.startswith(" ") and not NESTED.match(line):

@@ -24,7 +24,6 @@ from tests.conftest import ROOT
 from tests.stack_plans import plan_of
 from tests.test_drift import export_of
 
-
 VOID = {"meta", "br", "img", "hr", "input", "link", "col", "area", "base", "source", "wbr"}
 
 

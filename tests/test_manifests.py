@@ -351,8 +351,7 @@ def test_probes_and_grace_respect_odoo_process_model(stack):
 
 @pytest.mark.parametrize("stack", all_stacks())
 def test_rendered_pools_are_the_ones_the_connection_budget_counts(stack):
-    from odoo_platform.sizing import (CRON_CONNECTIONS_PER_THREAD, CRON_DB_MAXCONN, CRON_REPORT_REQUESTS,
-                                      UPGRADE_DB_MAXCONN)
+    from odoo_platform.sizing import CRON_CONNECTIONS_PER_THREAD, CRON_DB_MAXCONN, CRON_REPORT_REQUESTS, UPGRADE_DB_MAXCONN
 
     for obj in manifests_of(stack):
         if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "odoo-cron":

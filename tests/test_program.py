@@ -33,7 +33,7 @@ def test_multi_tenant_estate_shares_one_server_and_gives_each_tenant_a_namespace
             "kubernetes:core/v1:Namespace": 1,
             "kubernetes:core/v1:ResourceQuota": 1,
             "kubernetes:core/v1:LimitRange": 1,
-            "kubernetes:networking.k8s.io/v1:NetworkPolicy": 8,
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy": 7,
             "kubernetes:core/v1:ServiceAccount": 1,
             "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
             "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
@@ -51,15 +51,17 @@ def test_multi_tenant_estate_shares_one_server_and_gives_each_tenant_a_namespace
             "time:index/rotating:Rotating": 1,
             "kubernetes:core/v1:Secret": 1,
             "kubernetes:core/v1:PersistentVolumeClaim": 1,
-            "kubernetes:batch/v1:Job": 1,
+            # the upgrade Job and the Job that starts cron again, with their ServiceAccount, Role and scripts
+            "kubernetes:batch/v1:Job": 2,
+            "kubernetes:core/v1:ConfigMap": 1,
             "kubernetes:apps/v1:Deployment": 2,
             "kubernetes:core/v1:Service": 1,
             "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": 1,
             "kubernetes:policy/v1:PodDisruptionBudget": 1,
-            # dev scales to zero at night
-            "kubernetes:core/v1:ServiceAccount": 1,
-            "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
-            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
+            # dev scales to zero at night (a ServiceAccount, Role and binding beside the upgrade Job's)
+            "kubernetes:core/v1:ServiceAccount": 2,
+            "kubernetes:rbac.authorization.k8s.io/v1:Role": 2,
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 2,
             "kubernetes:batch/v1:CronJob": 2,
         }
         deployment = next(r for r in _children(plan, cluster["urn"]) if r["name"] == f"{tenant}-web")

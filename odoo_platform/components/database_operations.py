@@ -35,6 +35,8 @@ from odoo_platform.workload import (
     ODOO_UID,
     OPERATIONS_NAMESPACE,
     POSTGRES_PORT,
+    OPERATIONS_CPU_MILLIS,
+    OPERATIONS_MEMORY_MIB,
     PRIVATE_RANGES,
     PUSHGATEWAY_PORT,
 )
@@ -159,10 +161,15 @@ def _block(cidr: str, exclude: tuple[str, ...] = ()) -> k8s.networking.v1.Networ
     )
 
 
-def _archive_egress(archive_cidrs: tuple[str, ...]) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
+def _archive_egress(archive_cidrs: tuple[str, ...],
+                    public: bool = False) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
     """HTTPS to the archive's private endpoint subnet (exactly it: other private ranges stay
-    closed) and to the Pushgateway the jobs report to."""
+    closed), to the archive's public endpoints where it has no private one (`public`: S3 is
+    reached at public addresses, also through a gateway endpoint), and to the Pushgateway."""
     rules = [k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_peer_ns("monitoring")], ports=_tcp(PUSHGATEWAY_PORT))]
+    if public:
+        rules.insert(0, k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_block("0.0.0.0/0", PRIVATE_RANGES)],
+                                                                       ports=_tcp(443)))
     if archive_cidrs:
         rules.insert(0, k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_block(c) for c in archive_cidrs], ports=_tcp(443)))
     return rules
@@ -194,7 +201,7 @@ def _container(name: str, image: str, script: str, env: dict[str, pulumi.Input[s
         command=[interpreter(script), f"/scripts/{script}"],
         env=variables,
         volume_mounts=_volume_mounts(mounts),
-        resources=resources(100, 1000, 256, 2048),
+        resources=resources(100, OPERATIONS_CPU_MILLIS, 256, OPERATIONS_MEMORY_MIB),
         security_context=container_security(),
     )
 
@@ -430,7 +437,7 @@ class FilestoreArchive(PlatformComponent):
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(tenant.tenant, ARCHIVE_COMPONENT)),
                 policy_types=["Egress"],
-                egress=_archive_egress(args.archive_cidrs),
+                egress=_archive_egress(args.archive_cidrs, public=not args.archive_cidrs),
             ),
             opts=self.child(),
         )

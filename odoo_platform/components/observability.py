@@ -85,7 +85,7 @@ def longest_gap_days(schedule: str) -> int:
         matches = (by_dom or by_dow) if dom != "*" and dow != "*" else (by_dom and by_dow)
         if day.month in months and matches:
             runs.append(offset)
-    return max(b - a for a, b in zip(runs, runs[1:]))
+    return max(b - a for a, b in zip(runs, runs[1:], strict=False))
 
 
 def backup_overdue_minutes(interval_minutes: int) -> int:
