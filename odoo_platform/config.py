@@ -390,7 +390,7 @@ class KubernetesSettings(_Model):
 KMS_KEY_REFERENCE = re.compile(r"^(azurekms|awskms|gcpkms|hashivault)://\S+$")
 PEM_PUBLIC_KEY = re.compile(r"^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$")
 DEFAULT_APPROVED_REGISTRIES = (
-    "registry.example.com/odoo", "docker.io/library", "docker.io/amazon", "docker.io/curlimages", "registry.k8s.io",
+    "registry.example.com/odoo", "registry.example.com/mirror", "docker.io/library", "docker.io/amazon", "docker.io/curlimages", "registry.k8s.io",
     "mcr.microsoft.com",
 )
 
@@ -663,9 +663,26 @@ class Estate(_Model):
             if not policy.approves(image):
                 raise FieldError(path, f"{image!r} is not from an approved registry "
                                         "(add its registry to imagePolicy.approvedRegistries or use an approved one)")
+        if self.environment is Environment.PROD:
+            # A tag can be moved to other content after review; production runs exactly what was
+            # reviewed (RES-04 checks the same in the rendered pods). Only what the estate runs counts.
+            for field in self.running_image_settings:
+                image = getattr(self.kubernetes, field)
+                if not parse_image_reference(image).digest:
+                    raise FieldError(f"kubernetes.{to_camel(field)}", f"{image!r} is a tag; prod runs images pinned by "
+                                     "digest (mirror it and set registry/repository:tag@sha256:<64 hex>)")
         if self.environment in (Environment.STAGING, Environment.PROD) and not policy.signing_key:
             raise FieldError("imagePolicy.signingKey", f"is required in {self.environment.value}: images are admitted only "
                                                         "with a verified signature (set the cosign public key or KMS key)")
+
+    @property
+    def running_image_settings(self) -> tuple[str, ...]:
+        """The `kubernetes.*Image` settings whose images this estate runs (the operations jobs' client
+        and cloud CLI and reporter, in-cluster Redis, the night scalers outside production)."""
+        cli = "azure_cli_image" if self.cloud is Cloud.AZURE else "aws_cli_image"
+        redis = () if self.managed_redis else ("redis_image",)
+        scaler = () if self.environment is Environment.PROD else ("scaler_image",)
+        return ("postgres_client_image", cli, "curl_image", *redis, *scaler)
 
     @property
     def signed_repositories(self) -> list[str]:

@@ -38,10 +38,21 @@ BASE_ESTATE: dict[str, Any] = {
 }
 
 
+# Production runs operations images pinned by digest (mirrored), as the shipped prod stacks do.
+PINNED_OPERATIONS_IMAGES = {
+    "postgresClientImage": "registry.example.com/mirror/postgres:16.6@sha256:" + "5d2c4e6f8a0b1c3d" * 4,
+    "curlImage": "registry.example.com/mirror/curl:8.11.1@sha256:" + "7e1f3a5b9c2d4e6f" * 4,
+    "azureCliImage": "registry.example.com/mirror/azure-cli:2.67.0@sha256:" + "0a2b4c6d8e1f3a5b" * 4,
+    "awsCliImage": "registry.example.com/mirror/aws-cli:2.22.35@sha256:" + "9b8a7c6d5e4f3a2b" * 4,
+}
+
+
 def estate(**changes: Any) -> dict[str, Any]:
-    """A valid estate with top-level keys replaced."""
+    """A valid estate with top-level keys replaced (a production one runs pinned operations images)."""
     document = copy.deepcopy(BASE_ESTATE)
     document.update(copy.deepcopy(changes))
+    if document["environment"] == "prod":
+        document["kubernetes"] = PINNED_OPERATIONS_IMAGES | document.get("kubernetes", {})
     return document
 
 

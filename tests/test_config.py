@@ -223,3 +223,16 @@ def test_image_references_are_parsed_and_approved_component_by_component():
     assert not policy.approves("registry.example.com/odoo-evil/odoo:17.0")
     assert not policy.approves("registry.example.com/odoo:17.0")  # the prefix itself is a namespace, not an image
     assert not policy.approves("registry.example.com.evil.io/odoo/odoo:17.0")
+
+
+def test_production_runs_the_operations_images_pinned_by_digest():
+    tagged = estate(environment="prod", image=DIGEST, kubernetes={"curlImage": "docker.io/curlimages/curl:8.11.1"})
+    with pytest.raises(EstateConfigError, match=r"^kubernetes\.curlImage: 'docker.io/curlimages/curl:8.11.1' is a tag; "
+                                                r"prod runs images pinned by digest"):
+        parse_estate(tagged)
+    pinned = parse_estate(estate(environment="prod", image=DIGEST))
+    assert pinned.running_image_settings == ("postgres_client_image", "azure_cli_image", "curl_image")
+    # Images the estate does not run are not asked for: the AWS CLI on Azure, Redis with a managed cache.
+    assert parse_estate(estate(environment="prod", image=DIGEST, kubernetes={"awsCliImage": "docker.io/amazon/aws-cli:2"}))
+    # Outside production a tag is allowed (and in staging the Odoo image alone must be a digest).
+    assert parse_estate(estate(environment="staging", image=DIGEST)).kubernetes.curl_image.endswith(":8.11.1")
