@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 
 class Severity(str, Enum):
@@ -54,7 +54,7 @@ class Context:
         return self.environment in ("staging", "prod")
 
 
-ResourceCheck = Callable[["Resource", "Context"], "Optional[str] | Sequence[str]"]
+ResourceCheck = Callable[[Resource, Context], Union[Optional[str], Sequence[str]]]
 """A check returns nothing, one violation, or one per offending part (e.g. per container)."""
 StackCheck = Callable[[Sequence[Resource], Context], list[tuple[str, str]]]
 
@@ -156,7 +156,6 @@ class Container:
 class Pod:
     """The pod a workload runs, whatever its kind: its spec and every container of every list."""
 
-    kind: str
     spec: Mapping[str, Any]
     containers: tuple[Container, ...]
 
@@ -171,7 +170,7 @@ def pod(resource: Resource) -> Optional[Pod]:
     spec = get(resource.props, *path, default={}) or {}
     pod_security = spec.get("securityContext") or {}
     inherited = {key: pod_security[key] for key in INHERITED_SECURITY if key in pod_security}
-    return Pod(kind, spec, tuple(
+    return Pod(spec, tuple(
         Container(name, container, {**inherited, **(container.get("securityContext") or {})})
         for name in CONTAINER_LISTS
         for container in spec.get(name) or []

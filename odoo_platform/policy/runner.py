@@ -3,7 +3,8 @@
 The rules are never evaluated here: each pack is started as `python -u -m pulumi.policy`
 in its directory and asked over `pulumirpc.Analyzer` (GetAnalyzerInfo, Configure,
 Analyze per resource, AnalyzeStack once), so what passes here passes under the CLI. Only
-the catalogue's policy names are read here, to refuse a policy config naming none of them.
+the catalogue's policy names are read here, to refuse a policy config naming none of them, and
+the way a violation names its container (`rule.CONTAINER_SUBJECT`), to put it in the report.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from odoo_platform.policy.rule import CONTAINER_SUBJECT, kind_of
-
 from odoo_platform.errors import EstateConfigError, ToolFailure
+from odoo_platform.policy.rule import CONTAINER_SUBJECT, kind_of
 
 START_TIMEOUT_S = 60
 MESSAGE_LIMIT = 400 * 1024 * 1024

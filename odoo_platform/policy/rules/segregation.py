@@ -42,7 +42,7 @@ def _no_host_access(resource: Resource, _: Context) -> list[str]:
     found = []
     shared = [key for key in ("hostNetwork", "hostPID", "hostIPC") if workload.spec.get(key)]
     if shared:
-        found.append(f"the pod shares the host's namespaces ({', '.join(shared)}: remove them)")
+        found.append(f"the pod shares host namespaces through {', '.join(shared)} (remove them from the pod spec)")
     host_paths = [str(v.get("name")) for v in workload.spec.get("volumes") or [] if "hostPath" in v]
     if host_paths:
         found.append(f"the pod mounts hostPath volumes {', '.join(host_paths)} (use a PersistentVolumeClaim or emptyDir)")
@@ -150,8 +150,8 @@ def _opens_pod_network(block: Mapping[str, Any]) -> bool:
     except ValueError:
         return True  # an unreadable range is not a proof of a narrow one
     return any(
-        private.version == cidr.version and private.subnet_of(cidr)  # type: ignore[arg-type]
-        and not any(e.version == private.version and private.subnet_of(e) for e in excepted)  # type: ignore[arg-type]
+        private.version == cidr.version and private.subnet_of(cidr)
+        and not any(e.version == private.version and private.subnet_of(e) for e in excepted)
         for private in PRIVATE_BLOCKS
     )
 
@@ -228,7 +228,7 @@ def _quota_everywhere(resources: Sequence[Resource], _: Context) -> list[tuple[s
     ]
 
 
-def public_or_wide(cidr: str) -> bool:
+def _public_or_wide(cidr: str) -> bool:
     """A source range that is public, or private but wider than an administrators' subnet (the
     thresholds the estate config applies to adminCidrs); loopback admits no one from outside."""
     try:
@@ -237,7 +237,7 @@ def public_or_wide(cidr: str) -> bool:
         return True  # an unreadable range is not a proof of a narrow one
     if network.is_loopback:
         return False
-    private = any(network.version == block.version and network.subnet_of(block) for block in PRIVATE_NETWORKS)  # type: ignore[arg-type]
+    private = any(network.version == block.version and network.subnet_of(block) for block in PRIVATE_NETWORKS)
     return not private or network.prefixlen < ADMIN_CIDR_WIDEST_PREFIX[network.version]
 
 
@@ -274,8 +274,8 @@ def _database_manager_closed(resources: Sequence[Resource], context: Context) ->
                 found.append((route.urn, "the route exposes /web/database without an IP allow-list middleware "
                                          "(attach database-manager-allowlist)"))
             # Traefik applies every middleware in turn: one allow-list of narrow ranges closes the route.
-            elif context.production and all(any(public_or_wide(c) for c in ranges) for ranges in allow_lists):
-                wide = ", ".join(c for c in allow_lists[0] if public_or_wide(c))
+            elif context.production and all(any(_public_or_wide(c) for c in ranges) for ranges in allow_lists):
+                wide = ", ".join(c for c in allow_lists[0] if _public_or_wide(c))
                 found.append((route.urn, f"the database manager's allow-list admits {wide}, a public or wide range "
                                          "(admit only administrators' private subnets of /16 or narrower in adminCidrs)"))
         serves_odoo = any(s.get("port") == 8069 for r in routes for s in r.get("services") or [])
