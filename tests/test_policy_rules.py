@@ -525,3 +525,40 @@ def test_a_finding_names_the_kind_namespace_name_and_container(tmp_path: Path):
     (row,) = report([finding], plan, ["segregation"])["findings"]
     assert {row[key] for key in ("kind", "namespace", "name", "container", "fix")} >= {"Deployment", "sneaky"}
     assert f"Deployment {metadata['namespace']}/{metadata['name']} [sneaky]" in table([finding])
+
+
+@pytest.mark.parametrize(("spec", "audits"), [
+    ({"rules": [VERIFY_RULE]}, False),
+    ({"rules": [{"name": "r", "validate": {"failureAction": "Enforce"}}]}, False),
+    ({"validationFailureAction": "Enforce", "rules": [{"name": "r", "validate": {"pattern": {}}}]}, False),
+    ({"rules": [{"name": "r", "validate": {"pattern": {}}}]}, True),  # Kyverno's default is Audit
+    ({"validationFailureAction": "Audit", "rules": [{"name": "r", "verifyImages": [{"imageReferences": ["*"]}]}]}, True),
+    ({"validationFailureAction": "Enforce", "rules": [{"name": "r", "validate": {"failureAction": "Audit"}}]}, True),
+    ({"rules": [{"name": "m", "mutate": {"patchStrategicMerge": {}}}]}, False),  # nothing to enforce
+])
+def test_admission_policies_enforce_whatever_form_the_action_takes(spec, audits):
+    policy = R(CLUSTER_POLICY, {"spec": {"webhookConfiguration": {"failurePolicy": "Fail"}, **spec}})
+    assert bool(RULES["SUP-04"].evaluate(policy, SIGNED_PROD)) is audits
+    assert RULES["SUP-04"].evaluate(policy, DEV) is None
+
+
+@pytest.mark.parametrize(("subjects", "violates"), [
+    ([{"kind": "ServiceAccount", "name": "traefik", "namespace": "traefik"}], False),
+    ([{"kind": "Group", "name": "admins"}], False),
+    ([{"kind": "ServiceAccount", "name": "default", "namespace": "odoo-a"}], True),
+])
+def test_no_cluster_role_binding_names_a_tenant_service_account(subjects, violates):
+    binding = R("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", {"roleRef": {"kind": "ClusterRole", "name": "view"},
+                                                                               "subjects": subjects})
+    assert bool(RULES["SEG-08"].evaluate(binding, DEV)) is violates
+
+
+@pytest.mark.parametrize(("args", "violates"), [
+    (["--requirepass", "$(REDIS_PASSWORD)", "--save", ""], False),
+    (["--save", "", "--requirepass", ""], True),  # an empty password leaves Redis open
+    (["--requirepass"], True),
+    (["--appendonly", "no"], True),
+])
+def test_redis_needs_a_password_not_just_the_flag(args, violates):
+    redis = _with(DEPLOYMENT, CONTAINER, {"name": "redis", "image": "redis:7", "args": args})
+    assert bool(RULES["ENC-06"].evaluate(redis, DEV)) is violates

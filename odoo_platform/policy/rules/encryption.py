@@ -69,13 +69,19 @@ def _no_secret_in_configmap(resource: Resource, _: Context) -> str | None:
     return f"ConfigMap keys {', '.join(leaked)} look like secrets (move them to a Secret)" if leaked else None
 
 
+def _has_password(arguments: list[str]) -> bool:
+    """`--requirepass <value>` with a value: an empty one (`--requirepass ""`) leaves Redis open."""
+    return any(arg == "--requirepass" and index + 1 < len(arguments) and str(arguments[index + 1]).strip()
+               for index, arg in enumerate(arguments))
+
+
 def _redis_auth(resource: Resource, _: Context) -> list[str]:
     workload = pod(resource)
     return [
         container.says("runs Redis without a password (pass --requirepass from a Secret)")
         for container in (workload.containers if workload else ())
         if "redis" in container.spec.get("image", "")
-        and "--requirepass" not in [*(container.spec.get("command") or []), *(container.spec.get("args") or [])]
+        and not _has_password([*(container.spec.get("command") or []), *(container.spec.get("args") or [])])
     ]
 
 

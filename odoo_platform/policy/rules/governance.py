@@ -70,9 +70,12 @@ def _admission_fails_closed(resource: Resource, context: Context) -> str | None:
     if get(resource.props, "spec", "webhookConfiguration", "failurePolicy") != "Fail":
         return "the admission webhook fails open (set spec.webhookConfiguration.failurePolicy to Fail)"
     if context.pinned_images_required:
+        # A check without its own failureAction takes the policy's validationFailureAction, which
+        # Kyverno defaults to Audit: leaving both out only audits.
+        default = str(get(resource.props, "spec", "validationFailureAction", default="Audit") or "Audit")
         for rule in get(resource.props, "spec", "rules", default=[]) or []:
-            actions = [get(rule, "validate", "failureAction")] + [c.get("failureAction") for c in rule.get("verifyImages") or []]
-            if "Audit" in actions:
+            checks = ([rule["validate"]] if rule.get("validate") else []) + list(rule.get("verifyImages") or [])
+            if any(str(check.get("failureAction") or default).lower() == "audit" for check in checks):
                 return f"rule {rule.get('name')!r} only audits in {context.environment} (set failureAction to Enforce)"
     return None
 

@@ -189,7 +189,19 @@ def _no_cross_tenant_selector(resource: Resource, _: Context) -> list[str]:
     return found
 
 
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+
+
 def _no_cluster_role(resource: Resource, _: Context) -> str | None:
+    if resource.type == CLUSTER_ROLE_BINDING:
+        # Binding a tenant's service account cluster-wide grants it far more than any ClusterRole in its namespace.
+        tenants = sorted({str(s.get("namespace")) for s in resource.props.get("subjects") or []
+                          if s.get("kind") == "ServiceAccount" and tenant_namespace(str(s.get("namespace") or ""))})
+        if tenants:
+            return (f"a ClusterRoleBinding grants cluster-wide rights to service accounts of {', '.join(tenants)} "
+                    "(bind a Role in the tenant namespace instead)")
+        return None
     namespace = get(resource.props, "metadata", "namespace", default="")
     if tenant_namespace(namespace) and get(resource.props, "roleRef", "kind") == "ClusterRole":
         return "a tenant RoleBinding grants a ClusterRole (bind a namespace-scoped Role instead)"
@@ -363,8 +375,8 @@ SEGREGATION = [
          Severity.CRITICAL, "Disable public network access; use a delegated subnet and private DNS.", (AZURE_PG,), _azure_pg_private),
     Rule("SEG-07", "aws-rds-instance-disallow-public-access", "RDS instances are not publicly accessible.",
          Severity.CRITICAL, "Set publicly_accessible=False.", (RDS,), _rds_private),
-    Rule("SEG-08", "k8s-rolebinding-disallow-cluster-role", "Tenant RoleBindings never grant ClusterRoles.",
-         Severity.HIGH, "Bind a Role defined in the tenant namespace.", ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",), _no_cluster_role),
+    Rule("SEG-08", "k8s-rolebinding-disallow-cluster-role", "Tenant RoleBindings never grant ClusterRoles; no ClusterRoleBinding names a tenant's service account.",
+         Severity.HIGH, "Bind a Role defined in the tenant namespace.", (ROLE_BINDING, CLUSTER_ROLE_BINDING), _no_cluster_role),
     Rule("SEG-09", "k8s-pod-disallow-token-automount", "Tenant pods mount no Kubernetes API token unless they manage the tenant.",
          Severity.MEDIUM, "Set automountServiceAccountToken: false.", K8S_WORKLOADS, _no_token_automount),
     Rule("SEG-10", "k8s-service-require-cluster-ip", "Tenant Services are ClusterIP without external IPs; nothing bypasses Traefik.",
