@@ -84,6 +84,7 @@ CASES = {
                    "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "odoo-b"}}}]}]}}), DEV),
     "SEG-04": (DEPLOYMENT, _with(DEPLOYMENT, ["spec", "template", "spec", "hostNetwork"], True), DEV),
     "SEG-05": (DEPLOYMENT, _with(DEPLOYMENT, ["spec", "template", "spec", "securityContext"], {}), DEV),
+    "SEG-17": (_with(DEPLOYMENT, CONTAINER + ["securityContext"], {"allowPrivilegeEscalation": False}), DEPLOYMENT, DEV),
     "SEG-06": (Resource("azure-native:dbforpostgresql:Server", "u", {"network": {"publicNetworkAccess": "Disabled"}}),
                Resource("azure-native:dbforpostgresql:Server", "u", {"network": {"publicNetworkAccess": "Enabled"}}), DEV),
     "SEG-07": (Resource("aws:rds/instance:Instance", "u", {"publiclyAccessible": False}),
@@ -108,12 +109,6 @@ CASES = {
     "SEG-09": (_with(DEPLOYMENT, ["spec", "template", "spec", "automountServiceAccountToken"], False), DEPLOYMENT, DEV),
     "SEG-10": (Resource("kubernetes:core/v1:Service", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {"type": "ClusterIP"}}),
                Resource("kubernetes:core/v1:Service", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {"type": "LoadBalancer"}}), DEV),
-    "SEG-12": (Resource(INGRESS_ROUTE, "u", {"spec": {"entryPoints": ["websecure"], "routes": [
-                   {"match": "Host(`a`) && PathPrefix(`/web/database`)", "middlewares": [{"name": "database-manager-allowlist"}],
-                    "services": [{"port": 8069}]},
-                   {"match": "Host(`a`)", "services": [{"port": 8069}]}]}}),
-               Resource(INGRESS_ROUTE, "u", {"spec": {"entryPoints": ["websecure"], "routes": [
-                   {"match": "Host(`a`)", "services": [{"port": 8069}]}]}}), DEV),
     "RES-07": (_with(WEB, ["spec", "replicas"], 2), _with(WEB, ["spec", "replicas"], 1), PROD),
     "RES-08": (Resource("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {"minReplicas": 2}}),
                Resource("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "u", {"metadata": {"namespace": "odoo-a"}, "spec": {"minReplicas": 1}}), PROD),
@@ -169,7 +164,7 @@ CASES = {
                R(ADO + "branchPolicyMinReviewers:BranchPolicyMinReviewers", {"settings": REVIEWS | {"submitterCanVote": True}}),
                DEV),
 }
-STACK_RULES = {"SEG-02", "SEG-11", "RES-09", "ENC-15", "SEG-15", "RES-15", "RES-18", "ENC-17", "SUP-03",
+STACK_RULES = {"SEG-02", "SEG-11", "SEG-12", "RES-09", "ENC-15", "SEG-15", "RES-15", "RES-18", "ENC-17", "SUP-03",
                "DEL-01", "DEL-03", "DEL-04"}
 
 
@@ -347,3 +342,223 @@ def test_readme_rule_table_is_generated_from_the_registry():
     assert section == rules_table()
     for rule in RULES.values():
         assert f"| {rule.id} |" in section, rule.id
+
+
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def _netpol(namespace: str, **spec) -> Resource:
+    return Resource(NETPOL, "urn:np", {"metadata": {"namespace": namespace}, "spec": spec})
+
+
+def _from(*peers) -> dict:
+    return {"ingress": [{"from": list(peers)}]}
+
+
+TRAEFIK_PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}},
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}}}
+
+
+@pytest.mark.parametrize(("spec", "opens"), [
+    (_from(TRAEFIK_PEER), False),
+    (_from({"podSelector": {}}), False),  # own namespace only
+    (_from({"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["traefik", "monitoring"]}]}}), False),
+    (_from({"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["odoo-a"]}]}}), False),
+    (_from({"namespaceSelector": {"matchLabels": {"odoo-platform.io/tenant": "a"}}}), False),
+    (_from({"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "DoesNotExist"}]}}), False),
+    (_from({"ipBlock": {"cidr": "203.0.113.0/24"}}), False),
+    (_from({"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]}}), False),
+    (_from({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "odoo-b"}}}), True),
+    (_from({"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["traefik", "odoo-b"]}]}}), True),
+    (_from({"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["odoo-a"]}]}}), True),
+    (_from({"namespaceSelector": {"matchExpressions": [{"key": "odoo-platform.io/tenant", "operator": "Exists"}]}}), True),
+    (_from({"namespaceSelector": {"matchLabels": {"odoo-platform.io/tenant": "b"}}}), True),
+    (_from({"namespaceSelector": {"matchLabels": {"odoo-platform.io/tier": "2"}}}), True),  # every tier-2 tenant
+    (_from({"namespaceSelector": {}}), True),  # the empty selector: every namespace
+    (_from({"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "x"}}}), True),
+    (_from({"ipBlock": {"cidr": "0.0.0.0/0"}}), True),
+    (_from({"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/9"]}}), True),  # 10.128.0.0/9 stays open
+    (_from({"ipBlock": {"cidr": "10.0.0.0/8"}}), True),
+    ({"ingress": [{"ports": [{"port": 8069}]}]}, True),  # no `from`: every source
+    ({"ingress": [{}]}, True),
+    ({"egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "odoo-b"}}}]}]}, True),
+    ({"egress": [{"to": [{"namespaceSelector": {"matchExpressions": [
+        {"key": "odoo-platform.io/tenant", "operator": "In", "values": ["b"]}]}}]}]}, True),
+    # Egress to anywhere (API server, internet) is stopped at every other tenant by its default-deny ingress.
+    ({"egress": [{"ports": [{"port": 443}]}]}, False),
+    ({"egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}, False),
+])
+def test_cross_tenant_network_policies_in_every_form(spec, opens):
+    found = RULES["SEG-03"].violations(_netpol("odoo-a", podSelector={}, **spec), DEV)
+    assert bool(found) is opens, found
+    assert all(message.endswith(")") for message in found)
+
+
+def test_cross_tenant_is_about_tenant_namespaces():
+    """The traefik namespace must reach every tenant: only a tenant's own policies can open it."""
+    assert RULES["SEG-03"].violations(_netpol("traefik", egress=[{"to": [{"namespaceSelector": {}}]}]), DEV) == []
+
+
+@pytest.mark.parametrize(("spec", "violates"), [
+    ({"type": "ClusterIP"}, False),
+    ({}, False),  # the default type
+    ({"clusterIP": "None"}, False),  # headless
+    ({"type": "NodePort"}, True),
+    ({"type": "LoadBalancer"}, True),
+    ({"type": "ExternalName", "externalName": "db.example.com"}, True),
+    ({"type": "ClusterIP", "externalIPs": ["203.0.113.10"]}, True),
+])
+def test_tenant_services_in_every_form(spec, violates):
+    service = Resource("kubernetes:core/v1:Service", "u", {"metadata": {"namespace": "odoo-a"}, "spec": spec})
+    assert bool(RULES["SEG-10"].evaluate(service, DEV)) is violates
+    shared = Resource(service.type, "u", {"metadata": {"namespace": "monitoring"}, "spec": spec})
+    assert RULES["SEG-10"].evaluate(shared, DEV) is None  # tenant-scoped
+
+
+@pytest.mark.parametrize(("spec", "violates"), [
+    ({"entryPoints": ["websecure"], "tls": {"secretName": "t"}}, False),
+    ({"tls": {"secretName": "t"}}, False),
+    ({"entryPoints": ["web"], "routes": [{"match": "Host(`a`)", "middlewares": [{"name": "redirect-https"}]}]}, False),
+    ({"routes": [{"match": "Host(`a`)"}]}, True),  # no entryPoints: every entry point, plain HTTP included
+    ({"entryPoints": ["websecure"]}, True),
+    ({"entryPoints": ["web"], "routes": [{"match": "Host(`a`)"}]}, True),
+])
+def test_traefik_routes_require_tls_in_both_api_groups(spec, violates):
+    for group in ("traefik.io", "traefik.containo.us"):
+        route = Resource(f"kubernetes:{group}/v1alpha1:IngressRoute", "u", {"spec": spec})
+        assert bool(RULES["ENC-02"].evaluate(route, DEV)) is violates, (group, spec)
+
+
+MIDDLEWARE = "kubernetes:traefik.io/v1alpha1:Middleware"
+
+
+def _allow_list(namespace: str, name: str, *ranges: str, key: str = "ipAllowList") -> Resource:
+    return Resource(MIDDLEWARE, f"urn:{namespace}/{name}", {
+        "metadata": {"namespace": namespace, "name": name}, "spec": {key: {"sourceRange": list(ranges)}}})
+
+
+def _manager_route(*middlewares: dict, type_: str = INGRESS_ROUTE) -> Resource:
+    return Resource(type_, "urn:route", {"metadata": {"namespace": "odoo-a"}, "spec": {"entryPoints": ["websecure"], "routes": [
+        {"match": "Host(`a`) && PathPrefix(`/web/database`)", "middlewares": list(middlewares), "services": [{"port": 8069}]},
+        {"match": "Host(`a`)", "services": [{"port": 8069}]}]}})
+
+
+ALLOW = {"name": "database-manager-allowlist"}
+
+
+@pytest.mark.parametrize(("resources", "context", "violates"), [
+    ([_allow_list("odoo-a", "database-manager-allowlist", "10.40.250.0/28"), _manager_route(ALLOW)], PROD, False),
+    ([_allow_list("odoo-a", "database-manager-allowlist", "127.0.0.1/32"), _manager_route(ALLOW)], PROD, False),  # closed
+    ([_allow_list("odoo-a", "database-manager-allowlist", "0.0.0.0/0"), _manager_route(ALLOW)], PROD, True),  # issue 20
+    ([_allow_list("odoo-a", "database-manager-allowlist", "0.0.0.0/0"), _manager_route(ALLOW)], DEV, False),
+    ([_allow_list("odoo-a", "database-manager-allowlist", "10.40.250.0/28", "::/0"), _manager_route(ALLOW)], PROD, True),
+    ([_allow_list("odoo-a", "database-manager-allowlist", "198.51.100.7/32"), _manager_route(ALLOW)], PROD, True),  # public
+    ([_allow_list("odoo-a", "database-manager-allowlist", "10.0.0.0/8"), _manager_route(ALLOW)], PROD, True),  # too wide
+    ([_allow_list("odoo-a", "database-manager-allowlist", "10.40.250.0/28", key="ipWhiteList"), _manager_route(ALLOW)], PROD, False),
+    # A second, narrow allow-list in the chain closes the route whatever the first admits.
+    ([_allow_list("odoo-a", "database-manager-allowlist", "0.0.0.0/0"), _allow_list("odoo-a", "admins", "10.40.250.0/28"),
+      _manager_route(ALLOW, {"name": "admins"})], PROD, False),
+    # References across namespaces, in both forms Traefik reads.
+    ([_allow_list("shared", "admins", "10.40.250.0/28"), _manager_route({"name": "admins", "namespace": "shared"})], PROD, False),
+    ([_allow_list("shared", "admins", "0.0.0.0/0"), _manager_route({"name": "admins", "namespace": "shared"})], PROD, True),
+    ([_allow_list("shared", "admins", "10.40.250.0/28"), _manager_route({"name": "shared-admins@kubernetescrd"})], PROD, False),
+    ([_allow_list("shared", "admins", "10.40.250.0/28"), _manager_route({"name": "admins"})], PROD, True),  # not in odoo-a
+    ([_manager_route(ALLOW)], PROD, True),  # a name with no Middleware behind it
+    ([_allow_list("odoo-a", "database-manager-allowlist", "10.40.250.0/28"),
+      _manager_route(ALLOW, type_="kubernetes:traefik.containo.us/v1alpha1:IngressRoute")], PROD, False),
+])
+def test_the_database_manager_allow_list_must_be_narrow_and_private(resources, context, violates):
+    found = RULES["SEG-12"].check_stack(resources, context)
+    assert bool(found) is violates, found
+    assert all(urn == "urn:route" for urn, _ in found)
+
+
+def test_an_odoo_route_without_a_database_manager_route_is_public():
+    route = Resource(INGRESS_ROUTE, "urn:r", {"spec": {"routes": [{"match": "Host(`a`)", "services": [{"port": 8069}]}]}})
+    assert [u for u, _ in RULES["SEG-12"].check_stack([route], DEV)] == ["urn:r"]  # no entryPoints: websecure too
+
+
+@pytest.mark.parametrize(("resource", "violates"), [
+    (R("aws:ec2/securityGroup:SecurityGroup", {"ingress": [{"cidrBlocks": ["10.50.16.0/20"]}]}), False),
+    (R("aws:ec2/securityGroup:SecurityGroup", {"ingress": [{"cidrBlocks": ["203.0.113.0/24"]}]}), False),
+    (R("aws:ec2/securityGroup:SecurityGroup", {"ingress": [{"cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"]}]}), True),
+    (R("aws:ec2/securityGroup:SecurityGroup", {"ingress": [{"ipv6CidrBlocks": ["::/0"]}]}), True),
+    (R("aws:ec2/securityGroupRule:SecurityGroupRule", {"type": "ingress", "cidrBlocks": ["0.0.0.0/0"]}), True),
+    (R("aws:ec2/securityGroupRule:SecurityGroupRule", {"type": "egress", "cidrBlocks": ["0.0.0.0/0"]}), False),
+    (R("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {"cidrIpv4": "0.0.0.0/0"}), True),
+    (R("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {"cidrIpv4": "10.50.16.0/20"}), False),
+])
+def test_security_groups_in_every_form(resource, violates):
+    assert bool(RULES["SEG-16"].evaluate(resource, DEV)) is violates
+
+
+def test_a_finding_names_its_fix_once():
+    rule = RULES["SEG-04"]
+    assert rule.report_text("the pod mounts hostPath volumes x (use a PersistentVolumeClaim)") == \
+        "[SEG-04] the pod mounts hostPath volumes x (use a PersistentVolumeClaim)"
+    assert rule.report_text("no fix of its own") == f"[SEG-04] no fix of its own ({rule.remediation.removesuffix('.')})"
+    for each in RULES.values():  # every reported text is "[ID] violation (fix)": the report's fix field reads it
+        assert each.report_text("x").endswith(")")
+
+
+def test_a_finding_names_the_kind_namespace_name_and_container(tmp_path: Path):
+    from odoo_platform.policy.runner import report, table
+
+    plan = json.loads(json.dumps(plan_of("dev")))
+    web = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment"
+               and r["inputs"]["metadata"]["labels"].get("app.kubernetes.io/component") == "web")
+    pod_spec = web["inputs"]["spec"]["template"]["spec"]
+    pod_spec.setdefault("initContainers", []).append(dict(pod_spec["containers"][0], name="sneaky",
+                                                          securityContext={"privileged": True, "runAsNonRoot": True,
+                                                                           "allowPrivilegeEscalation": False}))
+    (finding,) = run_pack(PACKS_DIR / "segregation", plan)
+    metadata = web["inputs"]["metadata"]
+    assert (finding.rule, finding.kind, finding.namespace, finding.name, finding.container) == (
+        "SEG-04", "Deployment", metadata["namespace"], metadata["name"], "sneaky")
+    assert finding.message == "[SEG-04] init container 'sneaky' is privileged (remove securityContext.privileged)"
+    assert finding.fix == "Remove securityContext.privileged."
+    (row,) = report([finding], plan, ["segregation"])["findings"]
+    assert {row[key] for key in ("kind", "namespace", "name", "container", "fix")} >= {"Deployment", "sneaky"}
+    assert f"Deployment {metadata['namespace']}/{metadata['name']} [sneaky]" in table([finding])
+
+
+@pytest.mark.parametrize(("spec", "audits"), [
+    ({"rules": [VERIFY_RULE]}, False),
+    ({"rules": [{"name": "r", "validate": {"failureAction": "Enforce"}}]}, False),
+    ({"validationFailureAction": "Enforce", "rules": [{"name": "r", "validate": {"pattern": {}}}]}, False),
+    ({"rules": [{"name": "r", "validate": {"pattern": {}}}]}, True),  # Kyverno's default is Audit
+    ({"validationFailureAction": "Audit", "rules": [{"name": "r", "verifyImages": [{"imageReferences": ["*"]}]}]}, True),
+    ({"validationFailureAction": "Enforce", "rules": [{"name": "r", "validate": {"failureAction": "Audit"}}]}, True),
+    ({"rules": [{"name": "m", "mutate": {"patchStrategicMerge": {}}}]}, False),  # nothing to enforce
+])
+def test_admission_policies_enforce_whatever_form_the_action_takes(spec, audits):
+    policy = R(CLUSTER_POLICY, {"spec": {"webhookConfiguration": {"failurePolicy": "Fail"}, **spec}})
+    assert bool(RULES["SUP-04"].evaluate(policy, SIGNED_PROD)) is audits
+    assert RULES["SUP-04"].evaluate(policy, DEV) is None
+
+
+@pytest.mark.parametrize(("subjects", "violates"), [
+    ([{"kind": "ServiceAccount", "name": "traefik", "namespace": "traefik"}], False),
+    ([{"kind": "Group", "name": "admins"}], False),
+    ([{"kind": "ServiceAccount", "name": "default", "namespace": "odoo-a"}], True),
+])
+def test_no_cluster_role_binding_names_a_tenant_service_account(subjects, violates):
+    binding = R("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", {"roleRef": {"kind": "ClusterRole", "name": "view"},
+                                                                               "subjects": subjects})
+    assert bool(RULES["SEG-08"].evaluate(binding, DEV)) is violates
+
+
+@pytest.mark.parametrize(("args", "violates"), [
+    (["--requirepass", "$(REDIS_PASSWORD)", "--save", ""], False),
+    (["--save", "", "--requirepass", ""], True),  # an empty password leaves Redis open
+    (["--requirepass"], True),
+    (["--appendonly", "no"], True),
+])
+def test_redis_needs_a_password_not_just_the_flag(args, violates):
+    redis = _with(DEPLOYMENT, CONTAINER, {"name": "redis", "image": "redis:7", "args": args})
+    assert bool(RULES["ENC-06"].evaluate(redis, DEV)) is violates

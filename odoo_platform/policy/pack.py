@@ -56,9 +56,8 @@ def _resource_policy(rule: Rule, context: Context, level: EnforcementLevel) -> R
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         resource = Resource(type=args.resource_type, urn=args.urn, props=args.props,
                             protect=bool(args.opts.protect) if args.opts else False)
-        message = rule.evaluate(resource, context)
-        if message:
-            report(f"[{rule.id}] {message}. {rule.remediation}")
+        for violation in rule.violations(resource, context):
+            report(rule.report_text(violation))
 
     return ResourceValidationPolicy(name=rule.name, description=f"[{rule.id}] {rule.description}", validate=validate,
                                     enforcement_level=level, severity=Severity(rule.severity.value))
@@ -72,7 +71,7 @@ def _stack_policy(rule: Rule, context: Context, level: EnforcementLevel) -> Stac
             for r in args.resources
         ]
         for urn, message in rule.check_stack(resources, context):  # type: ignore[misc]
-            report(f"[{rule.id}] {message}. {rule.remediation}", urn)
+            report(rule.report_text(message), urn)
 
     return StackValidationPolicy(name=rule.name, description=f"[{rule.id}] {rule.description}", validate=validate,
                                  enforcement_level=level, severity=Severity(rule.severity.value))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 
 class Severity(str, Enum):
@@ -53,7 +54,8 @@ class Context:
         return self.environment in ("staging", "prod")
 
 
-ResourceCheck = Callable[[Resource, Context], Optional[str]]
+ResourceCheck = Callable[[Resource, Context], Union[Optional[str], Sequence[str]]]
+"""A check returns nothing, one violation, or one per offending part (e.g. per container)."""
 StackCheck = Callable[[Sequence[Resource], Context], list[tuple[str, str]]]
 
 
@@ -68,10 +70,22 @@ class Rule:
     check: Optional[ResourceCheck] = None
     check_stack: Optional[StackCheck] = None
 
-    def evaluate(self, resource: Resource, context: Context) -> Optional[str]:
+    def violations(self, resource: Resource, context: Context) -> list[str]:
         if self.check is None or (self.resource_types and resource.type not in self.resource_types):
-            return None
-        return self.check(resource, context)
+            return []
+        found = self.check(resource, context)
+        return [found] if isinstance(found, str) else list(found or [])
+
+    def evaluate(self, resource: Resource, context: Context) -> Optional[str]:
+        """The first violation, if any."""
+        return next(iter(self.violations(resource, context)), None)
+
+    def report_text(self, violation: str) -> str:
+        """What the pack reports: `[ID] violation (fix)`, the fix named once. A violation that names its
+        own fix (it is specific to the resource) keeps it; otherwise the rule's remediation is the fix."""
+        if violation.endswith(")"):
+            return f"[{self.id}] {violation}"
+        return f"[{self.id}] {violation} ({self.remediation.removesuffix('.')})"
 
 
 def get(props: Any, *path: str, default: Any = None) -> Any:
@@ -84,21 +98,93 @@ def get(props: Any, *path: str, default: Any = None) -> Any:
     return value
 
 
-K8S_WORKLOADS = (
-    "kubernetes:apps/v1:Deployment",
-    "kubernetes:apps/v1:StatefulSet",
-    "kubernetes:apps/v1:DaemonSet",
-    "kubernetes:batch/v1:Job",
-    "kubernetes:batch/v1:CronJob",
+WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
+"""Every Kubernetes kind that runs pods."""
+_API_VERSIONS = {
+    "Pod": ("core/v1",), "ReplicationController": ("core/v1",), "Job": ("batch/v1",),
+    "CronJob": ("batch/v1", "batch/v1beta1", "batch/v2alpha1"),
+    "Deployment": ("apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"),
+    "StatefulSet": ("apps/v1", "apps/v1beta1", "apps/v1beta2"),
+    "DaemonSet": ("apps/v1", "apps/v1beta2", "extensions/v1beta1"),
+    "ReplicaSet": ("apps/v1", "apps/v1beta2", "extensions/v1beta1"),
+}
+K8S_WORKLOADS = tuple(
+    f"kubernetes:{version}:{kind}{patch}" for kind in WORKLOAD_KINDS for version in _API_VERSIONS[kind] for patch in ("", "Patch")
 )
+"""Every pulumi-kubernetes type of those kinds: deprecated API versions and server-side-apply patches
+carry a pod spec the same way, and a stack may still declare them (a test keeps this in step with the SDK)."""
+
+CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+_CONTAINER_LABELS = {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+CONTAINER_SUBJECT = re.compile(r"^(?:init |ephemeral )?container '([^']*)' ")
+"""How a violation names its container (`Container.says`); the runner reads it back into the report."""
+INHERITED_SECURITY = ("runAsUser", "runAsGroup", "runAsNonRoot", "seLinuxOptions", "seccompProfile", "windowsOptions",
+                      "appArmorProfile")
+"""PodSecurityContext fields the kubelet applies to a container that does not set them itself."""
 
 
-def pod_spec(resource: Resource) -> Mapping[str, Any]:
-    if resource.type == "kubernetes:batch/v1:CronJob":
-        return get(resource.props, "spec", "jobTemplate", "spec", "template", "spec", default={})
-    return get(resource.props, "spec", "template", "spec", default={})
+def kind_of(resource_type: str) -> str:
+    """`kubernetes:apps/v1:DeploymentPatch` -> `Deployment`."""
+    return resource_type.rsplit(":", 1)[-1].removesuffix("Patch")
 
 
-def containers(resource: Resource) -> list[Mapping[str, Any]]:
-    spec = pod_spec(resource)
-    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+@dataclass(frozen=True)
+class Container:
+    """One container of a pod, with the security context the kubelet will actually apply to it."""
+
+    list: str
+    """`containers`, `initContainers` or `ephemeralContainers`."""
+    spec: Mapping[str, Any]
+    security: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name", ""))
+
+    def says(self, text: str) -> str:
+        """A violation of this container, phrased so the report can name the container."""
+        return f"{_CONTAINER_LABELS[self.list]} {self.name!r} {text}"
+
+    @property
+    def runs_as_root(self) -> bool:
+        # UID 0 is root whatever runAsNonRoot says; without runAsNonRoot: true the image's own user
+        # (often root) is used, and nothing stops it.
+        return self.security.get("runAsUser") == 0 or self.security.get("runAsNonRoot") is not True
+
+
+@dataclass(frozen=True)
+class Pod:
+    """The pod a workload runs, whatever its kind: its spec and every container of every list."""
+
+    spec: Mapping[str, Any]
+    containers: tuple[Container, ...]
+
+
+def pod(resource: Resource) -> Optional[Pod]:
+    """The shared pod-spec walker: every rule that reads pods reads them through this (a meta-test checks)."""
+    if resource.type not in K8S_WORKLOADS:
+        return None
+    kind = kind_of(resource.type)
+    path = {"Pod": ("spec",), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}.get(
+        kind, ("spec", "template", "spec"))
+    spec = get(resource.props, *path, default={}) or {}
+    pod_security = spec.get("securityContext") or {}
+    inherited = {key: pod_security[key] for key in INHERITED_SECURITY if key in pod_security}
+    return Pod(spec, tuple(
+        Container(name, container, {**inherited, **(container.get("securityContext") or {})})
+        for name in CONTAINER_LISTS
+        for container in spec.get(name) or []
+    ))
+
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def pinned(image: str) -> bool:
+    """Pinned by digest: `repo@sha256:<64 hex>` (a tag before the digest is ignored by the runtime)."""
+    return bool(DIGEST.search(image))
+
+
+def traefik(kind: str) -> tuple[str, ...]:
+    """A Traefik CRD's types in both API groups Traefik serves (`traefik.containo.us` is v2's, still read by v3)."""
+    return tuple(f"kubernetes:{group}/v1alpha1:{kind}" for group in ("traefik.io", "traefik.containo.us"))

@@ -3,7 +3,8 @@
 The rules are never evaluated here: each pack is started as `python -u -m pulumi.policy`
 in its directory and asked over `pulumirpc.Analyzer` (GetAnalyzerInfo, Configure,
 Analyze per resource, AnalyzeStack once), so what passes here passes under the CLI. Only
-the catalogue's policy names are read here, to refuse a policy config naming none of them.
+the catalogue's policy names are read here, to refuse a policy config naming none of them, and
+the way a violation names its container (`rule.CONTAINER_SUBJECT`), to put it in the report.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from odoo_platform.errors import EstateConfigError, ToolFailure
+from odoo_platform.policy.rule import CONTAINER_SUBJECT, kind_of
 
 START_TIMEOUT_S = 60
 MESSAGE_LIMIT = 400 * 1024 * 1024
@@ -47,6 +49,24 @@ class Finding:
     severity: str
     urn: str
     message: str
+    """`[RULE] violation (fix)`, as the pack reported it."""
+    kind: str = ""
+    """The resource's kind (`Deployment`, `Server`, ...); empty for a finding about the whole stack."""
+    namespace: str = ""
+    """Its Kubernetes namespace, where it has one."""
+    name: str = ""
+    """Its Kubernetes name, else its Pulumi resource name."""
+    container: str = ""
+    """The container the violation is about, where it is about one."""
+    fix: str = ""
+    """What to change: the violation's own fix, named once."""
+
+    @property
+    def subject(self) -> str:
+        """`Deployment odoo-acme/odoo-web [odoo]`: what the finding is about, for people."""
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        text = f"{self.kind} {where}".strip() or "(stack)"
+        return f"{text} [{self.container}]" if self.container else text
 
 
 class Findings(list):
@@ -241,16 +261,42 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
         raise ToolFailure(f"policy pack {pack.name} failed: {exc.code().name}: {exc.details()}") from None
     finally:
         pack.stop()
-    return Findings((_finding(pack.name, urn, d) for urn, d in diagnostics), _overrides(pack.name, info.policies, levels))
+    resources = {r["urn"]: r for r in plan["resources"]}
+    return Findings((_finding(pack.name, urn, d, resources) for urn, d in diagnostics),
+                    _overrides(pack.name, info.policies, levels))
 
 
-def _finding(pack: str, urn: str, diagnostic: Any) -> Finding:
+def _split_fix(text: str) -> tuple[str, str]:
+    """"violation (fix)" -> ("violation", "fix"): the packs end every violation with its one fix."""
+    if not text.endswith(")"):
+        return text, ""
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[:index].rstrip(), text[index + 1:-1].strip()
+    return text, ""
+
+
+def _finding(pack: str, urn: str, diagnostic: Any, resources: dict[str, dict[str, Any]]) -> Finding:
     message = diagnostic.message.split("\n", 1)[-1].strip()
     rule = message[1:message.index("]")] if message.startswith("[") else ""
+    violation, fix = _split_fix(message.removeprefix(f"[{rule}]").strip())
+    urn = diagnostic.urn or urn
+    resource = resources.get(urn)
+    kind = namespace = name = ""
+    if resource:
+        inputs = resource.get("inputs") or {}
+        metadata = inputs.get("metadata") if resource["type"].startswith("kubernetes:") else None
+        kind = kind_of(resource["type"])
+        namespace = str((metadata or {}).get("namespace") or "")
+        name = str((metadata or {}).get("name") or resource["name"])
+    container = CONTAINER_SUBJECT.match(violation)
     return Finding(
         pack=pack, policy=diagnostic.policyName, rule=rule, level=LEVELS.get(diagnostic.enforcementLevel, "advisory"),
         severity=diagnostic.severity and analyzer_pb2.PolicySeverity.Name(diagnostic.severity).removeprefix("POLICY_SEVERITY_").lower() or "",
-        urn=diagnostic.urn or urn, message=message,
+        urn=urn, message=message, kind=kind, namespace=namespace, name=name,
+        container=container.group(1) if container else "", fix=fix and fix[0].upper() + fix[1:].removesuffix(".") + ".",
     )
 
 
@@ -282,9 +328,9 @@ def table(findings: list[Finding]) -> str:
     notes = "".join(f"\npolicy config weakens {o['rule']} ({o['policy']}): {o['from']} -> {o['to']}" for o in weakened)
     if not findings:
         return "policy: no violations" + notes
-    ordered = sorted(findings, key=lambda f: (f.level != "mandatory", f.rule, f.urn))
+    ordered = sorted(findings, key=lambda f: (f.level != "mandatory", f.rule, f.urn, f.container))
     rows = [("RULE", "LEVEL", "RESOURCE", "MESSAGE")] + [
-        (f.rule, f.level, f.urn.rsplit("::", 1)[-1] or "(stack)", f.message.removeprefix(f"[{f.rule}] ")) for f in ordered
+        (f.rule, f.level, f.subject, f.message.removeprefix(f"[{f.rule}] ")) for f in ordered
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows) + notes

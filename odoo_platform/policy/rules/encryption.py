@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, containers, get
+from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, get, pod, traefik
 from odoo_platform.policy.rules.types import (
     AWS_BACKUP_VAULT,
     AZURE_BACKUP_VAULT,
@@ -12,7 +12,6 @@ from odoo_platform.policy.rules.types import (
     AZURE_PG,
     AZURE_REDIS,
     ELASTICACHE,
-    INGRESS_ROUTE,
     KEY_VAULT,
     KMS_KEY,
     PASSWORD,
@@ -23,17 +22,18 @@ from odoo_platform.policy.rules.types import (
     S3_POLICY,
     SECRET_NAME,
     STORAGE_ACCOUNT,
-    TLS_OPTION,
 )
 from odoo_platform.rotation import ROTATION_KEEPER
 
 
-def _no_plain_secret_env(resource: Resource, _: Context) -> str | None:
-    for container in containers(resource):
-        for env in container.get("env") or []:
-            if SECRET_NAME.search(env.get("name", "")) and "value" in env:
-                return f"container {container.get('name')!r} sets {env['name']} as a plain value (use valueFrom.secretKeyRef)"
-    return None
+def _no_plain_secret_env(resource: Resource, _: Context) -> list[str]:
+    workload = pod(resource)
+    return [
+        container.says(f"sets {env['name']} as a plain value (use valueFrom.secretKeyRef)")
+        for container in (workload.containers if workload else ())
+        for env in container.spec.get("env") or []
+        if SECRET_NAME.search(env.get("name", "")) and "value" in env
+    ]
 
 
 def _traefik_tls_only(resource: Resource, _: Context) -> str | None:
@@ -41,6 +41,9 @@ def _traefik_tls_only(resource: Resource, _: Context) -> str | None:
     entry_points = list(spec.get("entryPoints") or [])
     if "websecure" in entry_points and not spec.get("tls"):
         return "the route listens on websecure without tls (set spec.tls with a secretName and TLS options)"
+    # Without entryPoints Traefik attaches the route to every entry point, plain HTTP included.
+    if not entry_points and not spec.get("tls"):
+        return "the route listens on every entry point without tls (set spec.entryPoints: [websecure] and spec.tls)"
     if entry_points and "websecure" not in entry_points:
         for route in spec.get("routes") or []:
             names = [m.get("name") for m in route.get("middlewares") or []]
@@ -66,11 +69,20 @@ def _no_secret_in_configmap(resource: Resource, _: Context) -> str | None:
     return f"ConfigMap keys {', '.join(leaked)} look like secrets (move them to a Secret)" if leaked else None
 
 
-def _redis_auth(resource: Resource, _: Context) -> str | None:
-    for container in containers(resource):
-        if "redis" in container.get("image", "") and "--requirepass" not in (container.get("args") or []):
-            return f"Redis container {container.get('name')!r} runs without a password (pass --requirepass from a Secret)"
-    return None
+def _has_password(arguments: list[str]) -> bool:
+    """`--requirepass <value>` with a value: an empty one (`--requirepass ""`) leaves Redis open."""
+    return any(arg == "--requirepass" and index + 1 < len(arguments) and str(arguments[index + 1]).strip()
+               for index, arg in enumerate(arguments))
+
+
+def _redis_auth(resource: Resource, _: Context) -> list[str]:
+    workload = pod(resource)
+    return [
+        container.says("runs Redis without a password (pass --requirepass from a Secret)")
+        for container in (workload.containers if workload else ())
+        if "redis" in container.spec.get("image", "")
+        and not _has_password([*(container.spec.get("command") or []), *(container.spec.get("args") or [])])
+    ]
 
 
 def _rds_force_ssl(resource: Resource, _: Context) -> str | None:
@@ -176,9 +188,9 @@ ENCRYPTION = [
     Rule("ENC-01", "k8s-container-disallow-plain-secret-env", "Containers must not carry secrets as plain environment values.",
          Severity.HIGH, "Reference a Secret with valueFrom.secretKeyRef.", K8S_WORKLOADS, _no_plain_secret_env),
     Rule("ENC-02", "traefik-ingressroute-require-tls", "Traefik routes serve only over TLS.",
-         Severity.HIGH, "Serve on websecure with spec.tls; plain HTTP may only redirect.", (INGRESS_ROUTE,), _traefik_tls_only),
+         Severity.HIGH, "Serve on websecure with spec.tls; plain HTTP may only redirect.", traefik("IngressRoute"), _traefik_tls_only),
     Rule("ENC-03", "traefik-tlsoption-require-tls12", "TLS options require TLS 1.2 or later.",
-         Severity.HIGH, "Set spec.minVersion to VersionTLS12.", (TLS_OPTION,), _tls12),
+         Severity.HIGH, "Set spec.minVersion to VersionTLS12.", traefik("TLSOption"), _tls12),
     Rule("ENC-04", "aws-rds-instance-require-storage-encryption", "RDS storage is encrypted at rest.",
          Severity.CRITICAL, "Set storage_encrypted=True and kms_key_id.", (RDS,), _rds_encrypted),
     Rule("ENC-05", "k8s-configmap-disallow-secrets", "ConfigMaps hold no secrets.",

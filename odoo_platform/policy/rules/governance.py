@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 
-from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, containers, get
+from odoo_platform.policy.rule import K8S_WORKLOADS, Container, Context, Resource, Rule, Severity, get, pinned, pod
 from odoo_platform.policy.rules.types import CLUSTER_POLICY, TAGGABLE, tenant_namespace
 
 COST_TAGS = ("environment", "owner", "cost-centre", "tenant")
@@ -13,29 +13,37 @@ COST_LABELS = tuple(f"odoo-platform.io/{key}" for key in ("tenant", "tier", "env
 TENANT_OBJECTS = (*K8S_WORKLOADS, "kubernetes:core/v1:PersistentVolumeClaim")
 
 
-def _images(resource: Resource) -> list[str]:
-    return [c.get("image", "") for c in containers(resource)]
+def _containers(resource: Resource) -> tuple[Container, ...]:
+    workload = pod(resource)
+    return workload.containers if workload else ()
+
+
+def _image(container: Container) -> str:
+    return str(container.spec.get("image", ""))
 
 
 def _in_signed_repository(image: str, context: Context) -> bool:
     return any(image.startswith((f"{repo}@", f"{repo}:")) or image == repo for repo in context.signed_repositories)
 
 
-def _approved_registry(resource: Resource, context: Context) -> str | None:
-    for image in _images(resource):
-        if not any(image.startswith(f"{registry}/") for registry in context.approved_registries):
-            return (f"image {image!r} is not from an approved registry (use one of "
-                    f"{', '.join(context.approved_registries)} or add its registry to imagePolicy.approvedRegistries)")
-    return None
+def _approved_registry(resource: Resource, context: Context) -> list[str]:
+    return [
+        container.says(f"runs {_image(container)!r}, not from an approved registry (use one of "
+                       f"{', '.join(context.approved_registries)} or add its registry to imagePolicy.approvedRegistries)")
+        for container in _containers(resource)
+        if not any(_image(container).startswith(f"{registry}/") for registry in context.approved_registries)
+    ]
 
 
-def _signed_by_digest(resource: Resource, context: Context) -> str | None:
+def _signed_by_digest(resource: Resource, context: Context) -> list[str]:
     if not context.pinned_images_required:
-        return None
-    for image in _images(resource):
-        if _in_signed_repository(image, context) and "@sha256:" not in image:
-            return f"image {image!r} is a tag; signatures are only verified on digests (promote it as repo@sha256:<digest>)"
-    return None
+        return []
+    return [
+        container.says(f"runs {_image(container)!r}, a tag; signatures are only verified on digests "
+                       "(promote it as repo@sha256:<digest>)")
+        for container in _containers(resource)
+        if _in_signed_repository(_image(container), context) and not pinned(_image(container))
+    ]
 
 
 def _signature_verified(resources: Sequence[Resource], context: Context) -> list[tuple[str, str]]:
@@ -49,13 +57,12 @@ def _signature_verified(resources: Sequence[Resource], context: Context) -> list
                 if check.get("failureAction") == "Enforce" and check.get("attestors"):
                     verified.extend(check.get("imageReferences") or [])
     violations = []
-    for resource in (r for r in resources if r.type in K8S_WORKLOADS):
-        for container in containers(resource):
-            image = container.get("image", "")
-            odoo = container.get("name") == "odoo"
-            if (odoo or _in_signed_repository(image, context)) and not any(fnmatchcase(image, p) for p in verified):
-                violations.append((resource.urn, f"image {image!r} is not covered by an enforcing signature check "
-                                                 "(sign it and list its repository in imagePolicy.signedRepositories)"))
+    for resource in resources:
+        for container in _containers(resource):
+            image = _image(container)
+            if (container.name == "odoo" or _in_signed_repository(image, context)) and not any(fnmatchcase(image, p) for p in verified):
+                violations.append((resource.urn, container.says(f"runs {image!r}, not covered by an enforcing signature check "
+                                                                "(sign it and list its repository in imagePolicy.signedRepositories)")))
     return violations
 
 
@@ -63,9 +70,12 @@ def _admission_fails_closed(resource: Resource, context: Context) -> str | None:
     if get(resource.props, "spec", "webhookConfiguration", "failurePolicy") != "Fail":
         return "the admission webhook fails open (set spec.webhookConfiguration.failurePolicy to Fail)"
     if context.pinned_images_required:
+        # A check without its own failureAction takes the policy's validationFailureAction, which
+        # Kyverno defaults to Audit: leaving both out only audits.
+        default = str(get(resource.props, "spec", "validationFailureAction", default="Audit") or "Audit")
         for rule in get(resource.props, "spec", "rules", default=[]) or []:
-            actions = [get(rule, "validate", "failureAction")] + [c.get("failureAction") for c in rule.get("verifyImages") or []]
-            if "Audit" in actions:
+            checks = ([rule["validate"]] if rule.get("validate") else []) + list(rule.get("verifyImages") or [])
+            if any(str(check.get("failureAction") or default).lower() == "audit" for check in checks):
                 return f"rule {rule.get('name')!r} only audits in {context.environment} (set failureAction to Enforce)"
     return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, containers, get
+from odoo_platform.policy.rule import K8S_WORKLOADS, Context, Resource, Rule, Severity, get, kind_of, pinned, pod
 from odoo_platform.policy.rules.types import (
     AWS_BACKUP_VAULT,
     AWS_VAULT_LOCK,
@@ -30,22 +30,27 @@ def _rds_deletion_protection(resource: Resource, _: Context) -> str | None:
     return None if resource.props.get("deletionProtection") is True else "deletion protection is off (set deletion_protection=True)"
 
 
-def _pinned_images(resource: Resource, context: Context) -> str | None:
-    if not context.pinned_images_required:
-        return None
-    for container in containers(resource):
-        image = container.get("image", "")
-        if container.get("name") == "odoo" and "@sha256:" not in image:
-            return f"Odoo image {image} is not pinned by digest (use repo@sha256:<digest>)"
-    return None
+def _pinned_images(resource: Resource, context: Context) -> list[str]:
+    """Staging pins Odoo's image; production pins every image, whoever added the workload."""
+    workload = pod(resource)
+    if workload is None or not context.pinned_images_required:
+        return []
+    return [
+        container.says(f"runs {container.spec.get('image', '')!r}, not pinned by digest (use repo@sha256:<digest>)")
+        for container in workload.containers
+        if (context.production or container.name == "odoo") and not pinned(str(container.spec.get("image", "")))
+    ]
 
 
-def _limits(resource: Resource, _: Context) -> str | None:
-    for container in containers(resource):
-        limits = get(container, "resources", "limits", default={}) or {}
-        if not {"cpu", "memory"} <= set(limits):
-            return f"container {container.get('name')!r} has no cpu and memory limits (set resources.limits)"
-    return None
+def _limits(resource: Resource, _: Context) -> list[str]:
+    workload = pod(resource)
+    found = []
+    # Ephemeral (debug) containers cannot declare resources: the API rejects them, so none are asked for.
+    for container in (c for c in (workload.containers if workload else ()) if c.list != "ephemeralContainers"):
+        missing = [key for key in ("cpu", "memory") if key not in (get(container.spec, "resources", "limits", default={}) or {})]
+        if missing:
+            found.append(container.says(f"has no {' or '.join(missing)} limit (set resources.limits.{missing[0]})"))
+    return found
 
 
 def _immutable_vault(resource: Resource, context: Context) -> str | None:
@@ -61,11 +66,16 @@ def _is_web(resource: Resource) -> bool:
     )
 
 
+REPLICATED = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
+
+
 def _web_replicas(resource: Resource, context: Context) -> str | None:
-    if not (context.production and _is_web(resource)):
+    kind = kind_of(resource.type)
+    # A DaemonSet runs on every node; any other kind without replicas runs a single pod.
+    if not (context.production and _is_web(resource)) or kind == "DaemonSet":
         return None
-    replicas = int(get(resource.props, "spec", "replicas", default=0) or 0)
-    return None if replicas >= 2 else f"production web runs {replicas} replica(s) (run at least 2)"
+    replicas = int(get(resource.props, "spec", "replicas", default=1) or 0) if kind in REPLICATED else 1
+    return None if replicas >= 2 else f"production web runs {replicas} replica(s) as a {kind} (run at least 2)"
 
 
 def _hpa_floor(resource: Resource, context: Context) -> str | None:
@@ -84,14 +94,17 @@ def _pdb_for_web(resources: Sequence[Resource], _: Context) -> list[tuple[str, s
     ]
 
 
-def _web_probes(resource: Resource, _: Context) -> str | None:
-    if not _is_web(resource):
-        return None
-    for container in containers(resource):
-        missing = [p for p in ("readinessProbe", "livenessProbe") if p not in container]
+def _web_probes(resource: Resource, _: Context) -> list[str]:
+    workload = pod(resource)
+    if workload is None or not _is_web(resource):
+        return []
+    found = []
+    # Init and ephemeral containers cannot have probes (the API rejects them): only the serving containers.
+    for container in (c for c in workload.containers if c.list == "containers"):
+        missing = [p for p in ("readinessProbe", "livenessProbe") if p not in container.spec]
         if missing:
-            return f"container {container.get('name')!r} has no {' or '.join(missing)} (probe /web/health)"
-    return None
+            found.append(container.says(f"has no {' or '.join(missing)} (probe /web/health)"))
+    return found
 
 
 def _single_cron(resource: Resource, _: Context) -> str | None:
@@ -173,20 +186,20 @@ RESILIENCE = [
          Severity.CRITICAL, "Create databases, vaults and volumes with protect=True.", STATEFUL, _protected),
     Rule("RES-03", "aws-rds-instance-require-deletion-protection", "RDS instances have deletion protection.",
          Severity.HIGH, "Set deletion_protection=True.", (RDS,), _rds_deletion_protection),
-    Rule("RES-04", "k8s-odoo-require-image-digest", "Staging and production run Odoo images pinned by digest.",
+    Rule("RES-04", "k8s-odoo-require-image-digest", "Production pins every container image by digest; staging pins Odoo's.",
          Severity.HIGH, "Promote images by digest (repo@sha256:...).", K8S_WORKLOADS, _pinned_images),
-    Rule("RES-05", "k8s-container-require-limits", "Every container has cpu and memory limits.",
+    Rule("RES-05", "k8s-container-require-limits", "Every container (init containers included) has cpu and memory limits.",
          Severity.MEDIUM, "Set resources.limits.cpu and resources.limits.memory.", K8S_WORKLOADS, _limits),
     Rule("RES-06", "azure-backupvault-require-locked-immutability", "Production backup vaults are locked immutable.",
          Severity.CRITICAL, "Set immutability state Locked.", ("azure-native:dataprotection:BackupVault",), _immutable_vault),
     Rule("RES-07", "k8s-odoo-web-require-replicas", "Production web runs at least two replicas.",
-         Severity.HIGH, "Raise the tier's webReplicasMin.", ("kubernetes:apps/v1:Deployment",), _web_replicas),
+         Severity.HIGH, "Raise the tier's webReplicasMin.", K8S_WORKLOADS, _web_replicas),
     Rule("RES-08", "k8s-hpa-require-production-floor", "Production autoscalers never go below two replicas.",
          Severity.HIGH, "Set minReplicas to at least 2.", ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler",), _hpa_floor),
     Rule("RES-09", "k8s-odoo-web-require-pdb", "Every web Deployment has a PodDisruptionBudget (stack rule).",
          Severity.HIGH, "Add a PodDisruptionBudget selecting the web pods.", check_stack=_pdb_for_web),
     Rule("RES-10", "k8s-odoo-web-require-probes", "Odoo web pods have readiness and liveness probes.",
-         Severity.MEDIUM, "Probe /web/health.", ("kubernetes:apps/v1:Deployment",), _web_probes),
+         Severity.MEDIUM, "Probe /web/health.", K8S_WORKLOADS, _web_probes),
     Rule("RES-11", "k8s-odoo-cron-require-single-runner", "Odoo cron runs in exactly one pod at a time.",
          Severity.HIGH, "One replica, Recreate strategy.", ("kubernetes:apps/v1:Deployment",), _single_cron),
     Rule("RES-12", "postgres-tier1-require-ha", "Tier 1 databases are highly available in production.",
