@@ -10,15 +10,12 @@ from odoo_platform.cli import main
 from tests.conftest import DIGEST, ROOT, estate
 from tests.stack_plans import all_stacks, plan_of
 
-PINNED = "@sha256:" + "e" * 64
+# Production pins every image by digest (RES-04), the platform's own jobs' included: estate() names
+# pinned operations images for a production estate, as the shipped prod stacks do.
 PROD_HYBRID = estate(
     environment="prod",
     image=DIGEST,
     tenancy="hybrid",
-    # Production pins every image by digest (RES-04), the platform's own jobs' included.
-    kubernetes={"scalerImage": "registry.k8s.io/kubectl" + PINNED, "redisImage": "docker.io/library/redis" + PINNED,
-                "postgresClientImage": "docker.io/library/postgres" + PINNED, "curlImage": "docker.io/curlimages/curl" + PINNED,
-                "azureCliImage": "mcr.microsoft.com/azure-cli" + PINNED, "awsCliImage": "docker.io/amazon/aws-cli" + PINNED},
     tenants=[
         {"name": "bank", "tier": 1, "users": 60, "hostname": "bank.erp.example.com", "isolation": "dedicated"},
         {"name": "agency", "tier": 3, "users": 8, "hostname": "agency.erp.example.com", "isolation": "shared"},
@@ -97,27 +94,12 @@ def test_outside_production_the_same_violation_is_advisory_unless_configured(tmp
     assert code == 0 and report["findings"] == []
 
 
-UNPINNED_OPERATIONS_IMAGES = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "RES-04 (issue 20: production pins every image): components/database_operations.py renders the Job "
-    "db-bootstrap-* and the CronJobs of dumps and restore drills in platform-operations with tag-pinned images, "
-    "config.py's defaults postgres_client_image docker.io/library/postgres:16.6, curl_image "
-    "docker.io/curlimages/curl:8.11.1 and azure_cli_image mcr.microsoft.com/azure-cli:2.67.0 / aws_cli_image "
-    "docker.io/amazon/aws-cli:2.22.35; pin them by digest"))
-PRODUCTION_STACKS = {"prod", "hybrid-prod", "dedicated-prod", "aws-hybrid-prod"}
-
-
-@pytest.mark.parametrize("stack", [
-    pytest.param(stack, marks=UNPINNED_OPERATIONS_IMAGES) if stack in PRODUCTION_STACKS else stack for stack in all_stacks()])
+@pytest.mark.parametrize("stack", all_stacks())
 def test_every_stack_passes_every_mandatory_rule(tmp_path, stack):
     strict = tmp_path / "strict.json"
     strict.write_text(json.dumps({"all": "mandatory"}))
     code, report = _policy(tmp_path, plan_of(stack), "--policy-config", str(strict))
-    # Anything beyond the known unpinned operations images fails outright (pytest.fail is no
-    # AssertionError), so the xfail above cannot hide a new violation.
-    unknown = [f for f in report["findings"] if (f["rule"], f["namespace"]) != ("RES-04", "platform-operations")]
-    if unknown:
-        pytest.fail(f"{stack}: {unknown}")
-    assert code == 0, report["findings"]
+    assert code == 0 and report["findings"] == [], report["findings"]
 
 
 def test_plan_runs_the_packs_and_no_policy_skips_them(tmp_path, capsys):
