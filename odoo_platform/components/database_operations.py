@@ -22,7 +22,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from odoo_platform.components.base import PlatformComponent
-from odoo_platform.components.k8s_common import container_security, fit_name, metadata, pod_security, resources
+from odoo_platform.components.k8s_common import (
+    checkov_skips,
+    container_security,
+    fit_name,
+    metadata,
+    pod_security,
+    resources,
+)
 from odoo_platform.config import Cloud, Estate, KubernetesSettings
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.labels import k8s_labels, selector_labels
@@ -33,6 +40,7 @@ from odoo_platform.workload import (
     DATABASE_CLIENT_LABEL,
     OBJECT_STORAGE_CLIENT_LABEL,
     ODOO_UID,
+    ODOO_UID_REASON,
     OPERATIONS_CPU_MILLIS,
     OPERATIONS_MEMORY_MIB,
     OPERATIONS_NAMESPACE,
@@ -41,7 +49,9 @@ from odoo_platform.workload import (
     PUSHGATEWAY_PORT,
 )
 
-OPS_UID = 70  # the postgres image's `postgres` user on Alpine; any non-root uid works for the CLIs
+# Any non-root uid works for pg_dump, the cloud CLIs and curl (HOME is /tmp); a high one cannot
+# collide with a host user (Checkov CKV_K8S_40).
+OPS_UID = 10070
 OPS_LABELS = {"app.kubernetes.io/part-of": "odoo-platform", "app.kubernetes.io/component": "operations"}
 JOB_LABELS = OPS_LABELS | {DATABASE_CLIENT_LABEL: "true", OBJECT_STORAGE_CLIENT_LABEL: "true"}
 ARCHIVE_COMPONENT = "filestore-archive"
@@ -228,11 +238,18 @@ def _pod(labels: dict[str, str], service_account: str, uid: int, scripts: str, i
     )
 
 
+# The admin connection reaches the dump and drill scripts as environment variables from the
+# server's Secret (secretKeyRef: the manifest never holds the value); libpq and the scripts read
+# it from there.
+ADMIN_ENV_REASON = "admin connection settings come from the server's Secret as env (secretKeyRef), read by libpq"
+
+
 def _cron_job(logical: str, name: str, namespace: str, labels: dict[str, str], schedule: str,
-              pod: k8s.core.v1.PodTemplateSpecArgs, opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
+              pod: k8s.core.v1.PodTemplateSpecArgs, opts: pulumi.ResourceOptions,
+              skips: Optional[dict[str, str]] = None) -> k8s.batch.v1.CronJob:
     return k8s.batch.v1.CronJob(
         logical,
-        metadata=metadata(name, namespace, labels),
+        metadata=metadata(name, namespace, labels, checkov_skips(skips or {})),
         spec=k8s.batch.v1.CronJobSpecArgs(
             schedule=schedule,
             concurrency_policy="Forbid",
@@ -348,7 +365,7 @@ class DatabaseOperations(PlatformComponent):
         )
         bootstrap = k8s.batch.v1.Job(
             f"{name}-{key}-bootstrap",
-            metadata=metadata(job_name, OPERATIONS_NAMESPACE, JOB_LABELS),
+            metadata=metadata(job_name, OPERATIONS_NAMESPACE, JOB_LABELS, checkov_skips({"CKV_K8S_35": ADMIN_ENV_REASON})),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=3,
                 template=self._pod(
@@ -377,6 +394,7 @@ class DatabaseOperations(PlatformComponent):
                     restart_policy="Never",
                 ),
                 self.in_ns,
+                skips={"CKV_K8S_35": ADMIN_ENV_REASON},
             )
             # Fetch and check record their outcome instead of failing the pod, so the report
             # (the main container) runs after a failure too and pushes it.
@@ -390,6 +408,7 @@ class DatabaseOperations(PlatformComponent):
                     restart_policy="Never",
                 ),
                 self.in_ns,
+                skips={"CKV_K8S_35": ADMIN_ENV_REASON},
             )
         return bootstrap
 
@@ -460,5 +479,6 @@ class FilestoreArchive(PlatformComponent):
                      name="filestore", persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
                          claim_name=FILESTORE_CLAIM, read_only=True))]),
             self.child(),
+            skips={"CKV_K8S_40": ODOO_UID_REASON},
         )
         self.register_outputs({})

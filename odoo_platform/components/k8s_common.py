@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -39,8 +40,16 @@ def resources(cpu_request: int, cpu_limit: int, memory_request: int, memory_limi
     )
 
 
-def metadata(name: pulumi.Input[str], namespace: pulumi.Input[str], labels: dict[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
-    return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels)
+def metadata(name: pulumi.Input[str], namespace: pulumi.Input[str], labels: dict[str, str],
+             annotations: Optional[dict[str, str]] = None) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels, annotations=annotations or None)
+
+
+def checkov_skips(reasons: dict[str, str]) -> dict[str, str]:
+    """Checkov's own suppression annotations (`checkov.io/skip<n>: <check>=<reason>`, read by
+    checkov/kubernetes/kubernetes_utils.py) for checks an object does not meet on purpose. Every
+    suppression carries its reason and is listed in the README."""
+    return {f"checkov.io/skip{n}": f"{check}={reason}" for n, (check, reason) in enumerate(sorted(reasons.items()), 1)}
 
 
 DNS_LABEL_MAX = 63

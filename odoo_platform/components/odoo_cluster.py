@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 
 from odoo_platform import cron_scaler
 from odoo_platform.components.base import PlatformComponent
-from odoo_platform.components.k8s_common import container_security, metadata, pod_security, resources
+from odoo_platform.components.k8s_common import checkov_skips, container_security, metadata, pod_security, resources
 from odoo_platform.components.redis_cache import URL_PASSWORD_KEY, redis_url
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import CREDENTIALS_REVISION, LABEL_PREFIX, k8s_labels, selector_labels
@@ -51,6 +51,7 @@ from odoo_platform.workload import (
     EXTERNAL_CLIENT_LABEL,
     FILESTORE_GI,
     HTTP_PORT,
+    ODOO_UID_REASON,
     REDIS_CLIENT_LABEL,
     SCALER_CPU_MILLIS,
     SCALER_LABEL,
@@ -209,7 +210,12 @@ class OdooCluster(PlatformComponent):
         )
         scripts_mount = k8s.core.v1.VolumeMountArgs(name="scripts", mount_path=SCRIPTS_PATH, read_only=True)
         env: list[k8s.core.v1.EnvVarArgs] = list(database_env)
+        # Odoo uid 101 is the official image's user (files of the filestore belong to it); OCA's
+        # session_redis reads its password only from the environment.
+        odoo_skips = {"CKV_K8S_40": ODOO_UID_REASON}
         if contract.session_redis:
+            odoo_skips["CKV_K8S_35"] = ("OCA session_redis reads the Redis password only from ODOO_SESSION_REDIS_* env "
+                                        "(secretKeyRef; the manifest never holds it)")
             env += [
                 k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS", value="1"),
                 k8s.core.v1.EnvVarArgs(name="ODOO_SESSION_REDIS_PREFIX", value=plan.name),
@@ -319,7 +325,8 @@ class OdooCluster(PlatformComponent):
         window = estate.window_for(plan.tenant.tier)
         upgrade = k8s.batch.v1.Job(
             f"{name}-upgrade",
-            metadata=metadata(f"odoo-upgrade-{key}", ns, k8s_labels(estate, plan.tenant, "upgrade")),
+            metadata=metadata(f"odoo-upgrade-{key}", ns, k8s_labels(estate, plan.tenant, "upgrade"),
+                              checkov_skips({"CKV_K8S_40": ODOO_UID_REASON})),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=1,
                 active_deadline_seconds=UPGRADE_DEADLINE_SECONDS,
@@ -389,7 +396,7 @@ class OdooCluster(PlatformComponent):
         http_port = k8s.core.v1.ContainerPortArgs(name="http", container_port=HTTP_PORT)
         web = k8s.apps.v1.Deployment(
             f"{name}-web",
-            metadata=metadata("odoo-web", ns, web_labels),
+            metadata=metadata("odoo-web", ns, web_labels, checkov_skips(odoo_skips)),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=sizing.web_replicas_min,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=web_selector),
@@ -437,7 +444,7 @@ class OdooCluster(PlatformComponent):
         cron_labels = k8s_labels(estate, plan.tenant, "cron") | client_labels
         cron = k8s.apps.v1.Deployment(
             f"{name}-cron",
-            metadata=metadata("odoo-cron", ns, cron_labels),
+            metadata=metadata("odoo-cron", ns, cron_labels, checkov_skips(odoo_skips)),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 # Two cron pods would run every scheduled action twice: replace, never overlap.
@@ -461,6 +468,8 @@ class OdooCluster(PlatformComponent):
                                           sizing.cron_memory_limit_mib),
                                 ports=[http_port],
                                 startup_probe=k8s.core.v1.ProbeArgs(http_get=health, period_seconds=10, failure_threshold=30),
+                                # No Service routes to cron; readiness only reports a pod that answers.
+                                readiness_probe=k8s.core.v1.ProbeArgs(http_get=health, period_seconds=30, timeout_seconds=10),
                                 # Each request has its own thread: busy cron threads never block the probe.
                                 liveness_probe=k8s.core.v1.ProbeArgs(
                                     http_get=health, period_seconds=30, timeout_seconds=10, failure_threshold=3
@@ -476,7 +485,8 @@ class OdooCluster(PlatformComponent):
         # Cron starts again only once its Deployment runs the migrated image.
         k8s.batch.v1.Job(
             f"{name}-cron-start",
-            metadata=metadata(f"odoo-cron-start-{key}", ns, k8s_labels(estate, plan.tenant, "upgrade")),
+            metadata=metadata(f"odoo-cron-start-{key}", ns, k8s_labels(estate, plan.tenant, "upgrade"),
+                              checkov_skips({"CKV_K8S_40": ODOO_UID_REASON})),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=3,
                 template=k8s.core.v1.PodTemplateSpecArgs(
