@@ -155,13 +155,15 @@ class PlanMocks(pulumi.runtime.Mocks):
         service = token.split(":")[1].split("/")[0]
         physical = (inputs.get("name") or inputs.get("identifier") or inputs.get("replicationGroupId")
                     or inputs.get("bucket") or autoname(name))
-        if service == "efs" and token == "aws:efs/fileSystem:FileSystem":
+        if token == "aws:kms/key:Key":
+            physical = resource_id = _uuid(hashlib.sha256(name.encode()).hexdigest())
+        elif service == "efs" and token == "aws:efs/fileSystem:FileSystem":
             resource_id = f"fs-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
         elif service == "ec2":
             resource_id = f"{token.rsplit(':', 1)[1].lower()[:6]}-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
         else:
             resource_id = physical
-        arn = f"arn:aws:{service}:{self.region}:{AWS_ACCOUNT}:{token.rsplit(':', 1)[1].lower()}/{physical}"
+        arn = f"arn:aws:{service}:{inputs.get('region') or self.region}:{AWS_ACCOUNT}:{token.rsplit(':', 1)[1].lower()}/{physical}"
         state = inputs | {"id": resource_id, "arn": arn, "name": physical}
         if token == "aws:eks/cluster:Cluster":
             state["endpoint"] = f"https://{hashlib.sha256(name.encode()).hexdigest()[:32].upper()}.gr7.{self.region}.eks.amazonaws.com"

@@ -64,19 +64,23 @@ def create_backup_vault(
     copy_actions = []
     # The tier's geo-redundancy, as on Azure: production keeps recoverable copies in a second region.
     if tier.geo_redundant_backup and production:
-        dr_provider = aws.Provider(f"{name}-dr-provider", region=dr_region(estate.region), opts=child)
-        in_dr = pulumi.ResourceOptions(parent=owner, provider=dr_provider, protect=True, retain_on_delete=True)
-        # KMS keys are regional: the copies are encrypted with a key of the DR region.
+        # pulumi-aws 7 places a resource in another region by its own `region` input, no second provider needed.
+        # KMS keys are regional: copies are encrypted with a key of the DR region, which the copy action requires.
+        # https://docs.aws.amazon.com/aws-backup/latest/devguide/cross-region-backup.html
+        region = dr_region(estate.region)
+        in_dr = pulumi.ResourceOptions(parent=owner, protect=True, retain_on_delete=True)
         dr_key = aws.kms.Key(
-            f"{name}-dr-cmk", description=f"odoo-platform {placement} backup copies", enable_key_rotation=True,
-            rotation_period_in_days=90, deletion_window_in_days=30, tags=tags, opts=in_dr,
+            f"{name}-dr-cmk", region=region, description=f"odoo-platform {placement} backup copies",
+            enable_key_rotation=True, rotation_period_in_days=90, deletion_window_in_days=30, tags=tags, opts=in_dr,
         )
         dr_vault = aws.backup.Vault(
-            f"{name}-dr-vault", name=f"{vault_name}{DR_SUFFIX}", kms_key_arn=dr_key.arn, force_destroy=False, tags=tags, opts=in_dr,
+            f"{name}-dr-vault", region=region, name=f"{vault_name}{DR_SUFFIX}", kms_key_arn=dr_key.arn,
+            force_destroy=False, tags=tags, opts=in_dr,
         )
         aws.backup.VaultLockConfiguration(
-            f"{name}-dr-vault-lock", backup_vault_name=dr_vault.name, min_retention_days=tier.backup_retention_days,
-            max_retention_days=tier.archive_retention_days, changeable_for_days=3, opts=in_dr,
+            f"{name}-dr-vault-lock", region=region, backup_vault_name=dr_vault.name,
+            min_retention_days=tier.backup_retention_days, max_retention_days=tier.archive_retention_days,
+            changeable_for_days=3, opts=in_dr,
         )
         copy_actions = [
             aws.backup.PlanRuleCopyActionArgs(

@@ -44,10 +44,17 @@ def _attach(name: str, role: aws.iam.Role, policies: Sequence[str], opts: pulumi
         aws.iam.RolePolicyAttachment(f"{name}-policy-{index}", role=role.name, policy_arn=policy, opts=opts)
 
 
-def _service_role(name: str, service: str, policies: Sequence[str], tags: dict[str, str],
+def _role_name(estate_name: str, purpose: str) -> str:
+    # Role names are global to the account, at most 64 characters:
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+    return short_name("odoo", estate_name, purpose, limit=64)
+
+
+def _service_role(name: str, purpose: str, service: str, policies: Sequence[str], tags: dict[str, str],
                   opts: pulumi.ResourceOptions) -> aws.iam.Role:
     role = aws.iam.Role(
         name,
+        name=_role_name(estate_stack(), purpose),
         assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Principal": {"Service": service}}]}),
         tags=tags,
@@ -57,7 +64,7 @@ def _service_role(name: str, service: str, policies: Sequence[str], tags: dict[s
     return role
 
 
-def _irsa_role(name: str, provider: aws.iam.OpenIdConnectProvider, subject: str, tags: dict[str, str],
+def _irsa_role(name: str, purpose: str, provider: aws.iam.OpenIdConnectProvider, subject: str, tags: dict[str, str],
                opts: pulumi.ResourceOptions) -> aws.iam.Role:
     """A role only `subject` (namespace:serviceaccount) of this cluster can assume.
     https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html"""
@@ -70,7 +77,7 @@ def _irsa_role(name: str, provider: aws.iam.OpenIdConnectProvider, subject: str,
                                            f"{values[1]}:aud": "sts.amazonaws.com"}},
         }],
     }))
-    return aws.iam.Role(name, assume_role_policy=policy, tags=tags, opts=opts)
+    return aws.iam.Role(name, name=_role_name(estate_stack(), purpose), assume_role_policy=policy, tags=tags, opts=opts)
 
 
 def create_cluster(
@@ -96,7 +103,7 @@ def create_cluster(
             estate.aws.deploy_agent_cidrs), description="Kubernetes API from the deploying agent")],
         tags=tags, opts=child,
     )
-    cluster_role = _service_role(f"{name}-eks-role", "eks.amazonaws.com", (CLUSTER_POLICY,), tags, child)
+    cluster_role = _service_role(f"{name}-eks-role", "eks", "eks.amazonaws.com", (CLUSTER_POLICY,), tags, child)
     cluster = aws.eks.Cluster(
         f"{name}-eks",
         name=cluster_name,
@@ -127,7 +134,7 @@ def create_cluster(
         configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
         resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE", tags=tags, opts=child,
     )
-    node_role = _service_role(f"{name}-node-role", "ec2.amazonaws.com", NODE_POLICIES, tags, child)
+    node_role = _service_role(f"{name}-node-role", "nodes", "ec2.amazonaws.com", NODE_POLICIES, tags, child)
     nodes = aws.eks.NodeGroup(
         f"{name}-nodes",
         cluster_name=cluster.name,
@@ -141,14 +148,14 @@ def create_cluster(
         tags=tags,
         opts=pulumi.ResourceOptions(parent=owner, depends_on=[cni]),
     )
-    efs_role = _irsa_role(f"{name}-efs-csi-role", oidc, EFS_CSI_SERVICE_ACCOUNT, tags, child)
+    efs_role = _irsa_role(f"{name}-efs-csi-role", "efs-csi", oidc, EFS_CSI_SERVICE_ACCOUNT, tags, child)
     _attach(f"{name}-efs-csi-role", efs_role, (EFS_CSI_POLICY,), child)
     aws.eks.Addon(
         f"{name}-efs-csi", cluster_name=cluster.name, addon_name="aws-efs-csi-driver",
         service_account_role_arn=efs_role.arn, resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE", tags=tags, opts=pulumi.ResourceOptions(parent=owner, depends_on=[nodes]),
     )
-    lbc_role = _irsa_role(f"{name}-lbc-role", oidc, LBC_SERVICE_ACCOUNT, tags, child)
+    lbc_role = _irsa_role(f"{name}-lbc-role", "load-balancer-controller", oidc, LBC_SERVICE_ACCOUNT, tags, child)
     aws.iam.RolePolicy(f"{name}-lbc-policy", role=lbc_role.name, policy=json.dumps(load_balancer_controller_policy()),
                        opts=child)
     kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(

@@ -119,7 +119,7 @@ def _egress(
         tags=tags | {"Name": f"{name}-public-routes"}, opts=child,
     )
     for zone, subnet in zip(ZONES, public, strict=True):
-        aws.ec2.RouteTableAssociation(f"{name}-public-{zone}-routes", subnet_id=subnet.id,
+        aws.ec2.RouteTableAssociation(f"{name}-public-{zone}-rta", subnet_id=subnet.id,
                                       route_table_id=public_routes.id, opts=child)
     node_tables: list[aws.ec2.RouteTable] = []
     nat = estate.aws.egress is AwsEgress.NAT
@@ -135,12 +135,12 @@ def _egress(
             routes = [aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateway.id)]
         table = aws.ec2.RouteTable(f"{name}-nodes-{zone}-routes", vpc_id=vpc.id, routes=routes,
                                    tags=tags | {"Name": f"{name}-nodes-{zone}-routes"}, opts=child)
-        aws.ec2.RouteTableAssociation(f"{name}-nodes-{zone}-routes", subnet_id=node_subnet.id, route_table_id=table.id,
+        aws.ec2.RouteTableAssociation(f"{name}-nodes-{zone}-rta", subnet_id=node_subnet.id, route_table_id=table.id,
                                       opts=child)
         node_tables.append(table)
     isolated = aws.ec2.RouteTable(f"{name}-db-routes", vpc_id=vpc.id, tags=tags | {"Name": f"{name}-db-routes"}, opts=child)
     for zone, subnet in zip(ZONES, databases, strict=True):
-        aws.ec2.RouteTableAssociation(f"{name}-db-{zone}-routes", subnet_id=subnet.id, route_table_id=isolated.id,
+        aws.ec2.RouteTableAssociation(f"{name}-db-{zone}-rta", subnet_id=subnet.id, route_table_id=isolated.id,
                                       opts=child)
     handles: dict[str, object] = {"node_route_tables": node_tables}
     if not nat:

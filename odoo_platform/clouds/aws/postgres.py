@@ -20,7 +20,9 @@ from odoo_platform.labels import placement_tags
 from odoo_platform.sharding import estate_stack
 from odoo_platform.topology import ServerPlan, TenantPlan
 
-ADMIN_LOGIN = "odooplatformadmin"
+# 1-16 letters or digits, starting with a letter (the Azure name, odooplatformadmin, is one too long):
+# https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html (MasterUsername)
+ADMIN_LOGIN = "odooadmin"
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
