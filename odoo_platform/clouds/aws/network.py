@@ -13,7 +13,6 @@ import ipaddress
 import pulumi
 import pulumi_aws as aws
 
-from odoo_platform.clouds.aws.firewall import security_group
 from odoo_platform.clouds.aws.storage import create_file_system
 from odoo_platform.clouds.base import Foundation
 from odoo_platform.config import AwsEgress, Estate
