@@ -509,6 +509,7 @@ class Estate(_Model):
         description="Set by `odoo-platform fleet` on shard stacks: 'foundation' or a shard name; empty: the whole estate.",
     )
     foundation_stack: str = Field(default="", description="Set on shard stacks: the foundation stack they read.")
+    aws: AwsSettings = Field(default_factory=lambda: AwsSettings(), description="AWS-only settings (ignored on Azure).")
     tiers: dict[int, TierSpec] = Field(default_factory=lambda: dict(DEFAULT_TIER_CATALOGUE))
     ring_order: Annotated[list[str], Field(min_length=1)] = Field(
         default_factory=lambda: ["canary", "early", "broad"], description="Release rings, first to last."
@@ -784,3 +785,58 @@ def _format_path(loc: tuple) -> str:
         else:
             path += ("." if path else "") + str(part)
     return path
+
+
+# ---- AWS-only settings -------------------------------------------------------------------------
+
+AWS_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+
+
+def _cidr_list(values: list[str]) -> list[str]:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a CIDR range ({exc}; use a network address and prefix, "
+                             "e.g. 10.40.16.0/20)") from None
+    return values
+
+
+class AwsEgress(str, Enum):
+    NAT = "nat"
+    """Public subnets with an internet gateway and a NAT gateway per zone (losing one zone keeps the others out)."""
+    ENDPOINTS = "endpoints"
+    """No route to the internet: interface endpoints (ECR api/dkr, STS, EC2, logs, EKS auth) and the S3 gateway;
+    every image must then come from ECR in the estate's region (a pull-through cache)."""
+
+
+class AwsExistingVpc(_Model):
+    """The VPC of an existing cluster: the estate's database subnets are added to it, so nodes reach them locally."""
+
+    vpc_id: str = Field(pattern=AWS_VPC_ID.pattern, description="Id of the existing cluster's VPC (vpc-...).")
+    node_cidrs: Annotated[list[str], Field(min_length=1, description="Address ranges of the cluster's nodes and pods.")]
+
+    @field_validator("node_cidrs")
+    @classmethod
+    def _node_cidrs(cls, values: list[str]) -> list[str]:
+        return _cidr_list(values)
+
+
+class AwsSettings(_Model):
+    egress: AwsEgress = Field(default=AwsEgress.NAT, description="How nodes reach AWS APIs and image registries.")
+    existing_vpc: Optional[AwsExistingVpc] = Field(
+        default=None, description="Required when kubernetes.createCluster is false: the existing cluster's VPC."
+    )
+    deploy_agent_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Where `pulumi up` runs (a self-hosted agent inside the VPC or a peered network): the only sources "
+                    "admitted to the private EKS endpoint. Required with kubernetes.createCluster.",
+    )
+
+    @field_validator("deploy_agent_cidrs")
+    @classmethod
+    def _agent_cidrs(cls, values: list[str]) -> list[str]:
+        return _cidr_list(values)
+
+
+Estate.model_rebuild()

@@ -24,7 +24,8 @@ class TierSpec(BaseModel):
     point_in_time_restore: bool
     high_availability: bool
     geo_redundant_backup: bool
-    cross_region_copy: bool
+    """In production, recoverable backups are also kept in a second region, on every cloud: Azure's geo-redundant
+    server backups and vault storage; AWS Backup copies to a vault (and key) in another region."""
     archive_retention_days: Annotated[int, Field(ge=30, description="Immutable logical dumps kept in the backup vault.")]
     web_replicas_min: Annotated[int, Field(ge=1, le=20)]
     web_replicas_max: Annotated[int, Field(ge=1, le=50)]
@@ -65,7 +66,6 @@ DEFAULT_TIER_CATALOGUE: dict[int, TierSpec] = {
         point_in_time_restore=True,
         high_availability=True,
         geo_redundant_backup=True,
-        cross_region_copy=True,
         archive_retention_days=2555,
         web_replicas_min=2,
         web_replicas_max=8,
@@ -82,7 +82,6 @@ DEFAULT_TIER_CATALOGUE: dict[int, TierSpec] = {
         point_in_time_restore=True,
         high_availability=False,
         geo_redundant_backup=True,
-        cross_region_copy=False,
         archive_retention_days=365,
         web_replicas_min=2,
         web_replicas_max=4,
@@ -99,7 +98,6 @@ DEFAULT_TIER_CATALOGUE: dict[int, TierSpec] = {
         point_in_time_restore=True,
         high_availability=False,
         geo_redundant_backup=False,
-        cross_region_copy=False,
         archive_retention_days=90,
         web_replicas_min=1,
         web_replicas_max=2,

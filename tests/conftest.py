@@ -46,6 +46,10 @@ PINNED_OPERATIONS_IMAGES = {
     "awsCliImage": "registry.example.com/mirror/aws-cli:2.22.35@sha256:" + "9b8a7c6d5e4f3a2b" * 4,
 }
 
+# AWS estates need a network answer: an existing cluster's VPC, or (with kubernetes.createCluster) the deploying agent's range.
+AWS_EXISTING: dict[str, Any] = {"existingVpc": {"vpcId": "vpc-0c4f2a9e81b3d5f17", "nodeCidrs": ["10.40.0.0/16"]}}
+AWS_CREATED: dict[str, Any] = {"deployAgentCidrs": ["10.50.4.0/28"]}
+
 
 def estate(**changes: Any) -> dict[str, Any]:
     """A valid estate with top-level keys replaced (a production one runs pinned operations images)."""

@@ -11,12 +11,14 @@ import pytest
 from odoo_platform.clouds.aws.backup import backup_schedule
 from odoo_platform.components.database_operations import cron_every
 from odoo_platform.tiers import DEFAULT_TIER_CATALOGUE
-from tests.conftest import BASE_ESTATE, DIGEST, estate, resources_of
+from tests.conftest import AWS_CREATED, AWS_EXISTING, BASE_ESTATE, DIGEST, estate, resources_of
 
 
 def _prod(cloud: str, tier: int, **changes) -> dict:
     region = "westeurope" if cloud == "azure" else "eu-central-1"
     changes.setdefault("tenants", [{"name": "bank", "tier": tier, "users": 30, "hostname": "bank.erp.example.com"}])
+    if cloud == "aws":
+        changes.setdefault("aws", AWS_CREATED if changes.get("kubernetes", {}).get("createCluster") else AWS_EXISTING)
     return estate(cloud=cloud, region=region, environment="prod", image=DIGEST, **changes)
 
 
@@ -97,12 +99,12 @@ def test_aws_rds_backup_plan_and_archive_keep_the_tier_promise(plan_for, tier):
     vault = next(v for v in resources_of(plan, "aws:backup/vault:Vault") if not v["name"].endswith("-dr-vault"))
     assert vault["protect"] and vault["inputs"]["kmsKeyArn"].startswith("arn:aws:kms:")
     locks = resources_of(plan, "aws:backup/vaultLockConfiguration:VaultLockConfiguration")
-    assert len(locks) == (2 if spec.cross_region_copy else 1)  # the DR copy vault is locked too
+    assert len(locks) == (2 if spec.geo_redundant_backup else 1)  # the DR copy vault is locked too
     for lock in locks:
         assert lock["inputs"]["minRetentionDays"] == spec.backup_retention_days and lock["inputs"]["changeableForDays"] == 3
     rules = {r["ruleName"]: r for r in _one(plan, "aws:backup/plan:Plan")["inputs"]["rules"]}
     assert rules["continuous-pitr"]["enableContinuousBackup"] is True
-    assert bool(rules["daily-archive"].get("copyActions")) is spec.cross_region_copy
+    assert bool(rules["daily-archive"].get("copyActions")) is spec.geo_redundant_backup
     assert _one(plan, "aws:backup/selection:Selection")
 
     lock_config = _one(plan, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")["inputs"]
@@ -113,8 +115,8 @@ def test_aws_rds_backup_plan_and_archive_keep_the_tier_promise(plan_for, tier):
     assert all(block[flag] for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     policy = json.loads(_one(plan, "aws:s3/bucketPolicy:BucketPolicy")["inputs"]["policy"])
     assert {s["Sid"] for s in policy["Statement"]} == {"DenyInsecureTransport", "DenyOldTls"}
-    keys = resources_of(plan, "aws:kms/key:Key")
-    assert len(keys) == (2 if spec.cross_region_copy else 1)  # copies are encrypted with a DR-region key
+    keys = [k for k in resources_of(plan, "aws:kms/key:Key") if k["name"] != "estate-efs-cmk"]
+    assert len(keys) == (2 if spec.geo_redundant_backup else 1)  # copies are encrypted with a DR-region key
     assert all(key["inputs"]["enableKeyRotation"] is True and key["protect"] for key in keys)
 
     cache = _one(plan, "aws:elasticache/replicationGroup:ReplicationGroup")["inputs"]
@@ -146,7 +148,7 @@ def test_dedicated_tenants_never_share_a_server_vault_or_key(plan_for, cloud):
     plan = plan_for(_prod(cloud, 1, tenancy="hybrid", tenants=HYBRID))
     server_type = "azure-native:dbforpostgresql:Server" if cloud == "azure" else "aws:rds/instance:Instance"
     key_type = "azure-native:keyvault:Key" if cloud == "azure" else "aws:kms/key:Key"
-    keys = {r["urn"] for r in resources_of(plan, key_type) if not r["name"].endswith("-dr-cmk")}
+    keys = {r["urn"] for r in resources_of(plan, key_type) if not r["name"].endswith(("-dr-cmk", "-efs-cmk"))}
     servers = resources_of(plan, server_type)
     assert len(servers) == 3 and len(keys) == 3
     key_of = {s["inputs"]["tags"]["postgres-server"]: set(s["dependsOn"]) & keys for s in servers}

@@ -22,7 +22,8 @@ from tests.conftest import CONTRACTS
 from tests.stack_plans import all_stacks, manifests_of
 
 KUBERNETES_VERSION = "1.30"
-BUILTIN_GROUPS = {"", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io"}
+BUILTIN_GROUPS = {"", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io",
+                  "storage.k8s.io"}
 
 _RULE = {
     "type": "object",

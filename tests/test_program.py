@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import DIGEST, by_name, estate, resources_of
+from tests.conftest import AWS_EXISTING, DIGEST, by_name, estate, resources_of
 
 COMPONENT = "odoo-platform:index:"
 
@@ -112,7 +112,7 @@ def test_hybrid_estate_places_shared_and_dedicated_tenants_apart(plan_for):
 
 
 def test_aws_estate_registers_rds_with_deletion_protection(plan_for):
-    plan = plan_for(estate(cloud="aws", region="eu-central-1"))
+    plan = plan_for(estate(cloud="aws", region="eu-central-1", aws=AWS_EXISTING))
     (instance,) = resources_of(plan, "aws:rds/instance:Instance")
     assert instance["protect"] is True
     inputs = instance["inputs"]
@@ -142,7 +142,7 @@ def test_no_secret_value_reaches_the_plan(plan_for, cloud, region):
     import hashlib
     import json
 
-    plan = plan_for(estate(cloud=cloud, region=region))
+    plan = plan_for(estate(cloud=cloud, region=region, **({"aws": AWS_EXISTING} if cloud == "aws" else {})))
     text = json.dumps(plan)
     mock_secret_prefix = hashlib.sha256(b"mock-secret:postgres-shared-admin-password").hexdigest()[:16]
     assert mock_secret_prefix not in text

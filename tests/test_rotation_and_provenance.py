@@ -61,10 +61,11 @@ def test_a_tier_can_change_its_rotation_period(plan_for):
         parse_estate(estate(tiers={"3": {"secretRotationDays": 400}}))
 
 
-def test_aws_redis_auth_token_rotates_without_dropping_connections():
+def test_aws_redis_auth_token_rotation_leaves_only_the_new_token_valid():
     plan = plan_of("aws-hybrid-prod")
     group = by_name(plan)["redis-shared-cache"]
-    assert group["inputs"]["authTokenUpdateStrategy"] == "ROTATE"
+    # ROTATE keeps the old token valid until a later SET, which nothing would issue (issue 18).
+    assert group["inputs"]["authTokenUpdateStrategy"] == "SET"
     assert secret_rotations(plan)["redis-shared-auth-token"] == 60  # the shared cache serves tier 2 and 3
     assert secret_rotations(plan)["redis-dedicated-rheinbank-auth-token"] == 30
 

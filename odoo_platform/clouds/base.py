@@ -8,7 +8,7 @@ Only modules in this package import a cloud SDK.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 import pulumi
 
@@ -73,6 +73,11 @@ class ClusterAccess:
     """A Pulumi secret: credentials of the created cluster."""
     oidc_issuer: pulumi.Output[str]
     """Issuer URL workload identities federate with."""
+    oidc_provider_id: Optional[pulumi.Output[str]] = None
+    """AWS: ARN of the cluster's IAM OIDC provider, which IRSA roles trust (None where the cloud needs none)."""
+    install: Optional[Callable[[pulumi.ProviderResource], None]] = None
+    """AWS: what goes into the new cluster once its Kubernetes provider exists (storage class, load balancer
+    controller); None where the cloud's managed cluster brings them."""
 
 
 class CloudAdapter(Protocol):

@@ -25,6 +25,8 @@ class KubernetesCluster(PlatformComponent):
     provider: k8s.Provider
     """Kubernetes provider bound to the new cluster (credentials kept secret)."""
     oidc_issuer: pulumi.Output[str]
+    oidc_provider_id: Optional[pulumi.Output[str]]
+    """AWS: the IAM OIDC provider IRSA roles (e.g. kubernetes.operationsIdentity) must trust."""
     kubeconfig: pulumi.Output[str]
     """A Pulumi secret; the foundation stack exports it to its shard stacks."""
 
@@ -41,4 +43,7 @@ class KubernetesCluster(PlatformComponent):
             delete_unreachable=False,
             opts=self.child(),
         )
-        self.register_outputs({"oidcIssuer": self.oidc_issuer})
+        if access.install is not None:
+            access.install(self.provider)
+        self.oidc_provider_id = access.oidc_provider_id
+        self.register_outputs({"oidcIssuer": self.oidc_issuer, "oidcProviderId": self.oidc_provider_id})

@@ -85,6 +85,9 @@ class PlanMocks(pulumi.runtime.Mocks):
             return self._azure(args.typ, args.name, inputs)
         if package == "aws":
             return self._aws(args.typ, args.name, inputs)
+        if args.typ == "random:index/randomId:RandomId":
+            digest = hashlib.sha256(f"mock-id:{args.name}".encode()).hexdigest()[: 2 * int(inputs.get("byteLength", 8))]
+            return args.name, inputs | {"hex": digest, "b64Url": base64.urlsafe_b64encode(bytes.fromhex(digest)).decode()}
         if args.typ == "random:index/randomPassword:RandomPassword":
             return args.name, inputs | {"result": _fake_secret(args.name, int(inputs.get("length", 32)))}
         if args.typ == "pulumi:pulumi:StackReference":
@@ -150,17 +153,29 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def _aws(self, token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         service = token.split(":")[1].split("/")[0]
-        physical = inputs.get("name") or inputs.get("identifier") or autoname(name)
-        if service == "ec2":
+        physical = (inputs.get("name") or inputs.get("identifier") or inputs.get("replicationGroupId")
+                    or inputs.get("bucket") or autoname(name))
+        if token == "aws:kms/key:Key":
+            physical = resource_id = _uuid(hashlib.sha256(name.encode()).hexdigest())
+        elif service == "efs" and token == "aws:efs/fileSystem:FileSystem":
+            resource_id = f"fs-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
+        elif service == "ec2":
             resource_id = f"{token.rsplit(':', 1)[1].lower()[:6]}-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
         else:
             resource_id = physical
-        arn = f"arn:aws:{service}:{self.region}:{AWS_ACCOUNT}:{token.rsplit(':', 1)[1].lower()}/{physical}"
+        arn = f"arn:aws:{service}:{inputs.get('region') or self.region}:{AWS_ACCOUNT}:{token.rsplit(':', 1)[1].lower()}/{physical}"
         state = inputs | {"id": resource_id, "arn": arn, "name": physical}
         if token == "aws:eks/cluster:Cluster":
             state["endpoint"] = f"https://{hashlib.sha256(name.encode()).hexdigest()[:32].upper()}.gr7.{self.region}.eks.amazonaws.com"
             state["certificateAuthority"] = {"data": base64.b64encode(b"mock-ca").decode()}
             state["identities"] = [{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/EXAMPLE"}]}]
+        if token == "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation":
+            resource_id = f"vpc-cidr-assoc-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
+            state["id"] = resource_id
+        if token == "aws:ec2/eip:Eip":
+            state["allocationId"] = f"eipalloc-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
+        if token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            state["arn"] = f"arn:aws:iam::{AWS_ACCOUNT}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}"
         if token == "aws:rds/instance:Instance":
             state["address"] = f"{physical}.c0ffee0example.{self.region}.rds.amazonaws.com"
             state["endpoint"] = f"{state['address']}:5432"

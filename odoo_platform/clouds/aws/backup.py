@@ -1,5 +1,6 @@
 """AWS backups: a KMS-encrypted, locked AWS Backup vault with a plan per tier (schedule within
-the RPO, continuous backup for PITR, cross-region copy for tier 1), and an Object Lock S3
+the RPO, continuous backup for PITR, copies to a vault in another region wherever the tier
+promises geo-redundant backups, as Azure's geo-redundant backup does), and an Object Lock S3
 bucket for logical dumps and filestore archives."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from odoo_platform.clouds.aws.names import short_name
 from odoo_platform.clouds.base import BackupStore, Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import placement_tags
@@ -21,6 +23,8 @@ DR_REGIONS = {
 }
 BACKUP_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 RESTORE_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"
+NAME_LIMIT = 50
+DR_SUFFIX = "-dr"
 
 
 def backup_schedule(tier: TierSpec) -> str:
@@ -42,7 +46,9 @@ def create_backup_vault(
     child = pulumi.ResourceOptions(parent=owner)
     production = estate.environment is Environment.PROD
     tags = placement_tags(estate, placement)
-    vault_name = f"odoo-{estate_stack()}-{placement}"
+    # Vault and plan names: 2-50 characters ([a-zA-Z0-9-_]); the DR vault's suffix must fit too.
+    # https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html
+    vault_name = short_name("odoo", estate_stack(), placement, limit=NAME_LIMIT - len(DR_SUFFIX))
     vault = aws.backup.Vault(
         f"{name}-vault", name=vault_name, kms_key_arn=key_ring.key_id, force_destroy=False, tags=tags, opts=stateful
     )
@@ -56,20 +62,25 @@ def create_backup_vault(
         opts=stateful,
     )
     copy_actions = []
-    if tier.cross_region_copy and production:
-        dr_provider = aws.Provider(f"{name}-dr-provider", region=dr_region(estate.region), opts=child)
-        in_dr = pulumi.ResourceOptions(parent=owner, provider=dr_provider, protect=True, retain_on_delete=True)
-        # KMS keys are regional: the copies are encrypted with a key of the DR region.
+    # The tier's geo-redundancy, as on Azure: production keeps recoverable copies in a second region.
+    if tier.geo_redundant_backup and production:
+        # pulumi-aws 7 places a resource in another region by its own `region` input, no second provider needed.
+        # KMS keys are regional: copies are encrypted with a key of the DR region, which the copy action requires.
+        # https://docs.aws.amazon.com/aws-backup/latest/devguide/cross-region-backup.html
+        region = dr_region(estate.region)
+        in_dr = pulumi.ResourceOptions(parent=owner, protect=True, retain_on_delete=True)
         dr_key = aws.kms.Key(
-            f"{name}-dr-cmk", description=f"odoo-platform {placement} backup copies", enable_key_rotation=True,
-            rotation_period_in_days=90, deletion_window_in_days=30, tags=tags, opts=in_dr,
+            f"{name}-dr-cmk", region=region, description=f"odoo-platform {placement} backup copies",
+            enable_key_rotation=True, rotation_period_in_days=90, deletion_window_in_days=30, tags=tags, opts=in_dr,
         )
         dr_vault = aws.backup.Vault(
-            f"{name}-dr-vault", name=f"{vault_name}-dr", kms_key_arn=dr_key.arn, force_destroy=False, tags=tags, opts=in_dr,
+            f"{name}-dr-vault", region=region, name=f"{vault_name}{DR_SUFFIX}", kms_key_arn=dr_key.arn,
+            force_destroy=False, tags=tags, opts=in_dr,
         )
         aws.backup.VaultLockConfiguration(
-            f"{name}-dr-vault-lock", backup_vault_name=dr_vault.name, min_retention_days=tier.backup_retention_days,
-            max_retention_days=tier.archive_retention_days, changeable_for_days=3, opts=in_dr,
+            f"{name}-dr-vault-lock", region=region, backup_vault_name=dr_vault.name,
+            min_retention_days=tier.backup_retention_days, max_retention_days=tier.archive_retention_days,
+            changeable_for_days=3, opts=in_dr,
         )
         copy_actions = [
             aws.backup.PlanRuleCopyActionArgs(
@@ -79,7 +90,7 @@ def create_backup_vault(
         ]
     plan = aws.backup.Plan(
         f"{name}-plan",
-        name=f"{vault_name}-{tier.label}",
+        name=short_name(vault_name, tier.label, limit=NAME_LIMIT),
         rules=[
             aws.backup.PlanRuleArgs(
                 rule_name="continuous-pitr",
@@ -101,16 +112,21 @@ def create_backup_vault(
     )
     role = aws.iam.Role(
         f"{name}-backup-role",
+        # IAM role names are global to the account, at most 64 characters:
+        # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+        name=short_name("odoo", estate_stack(), placement, "backup", limit=64),
         assume_role_policy=json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "backup.amazonaws.com"}}],
         }),
-        managed_policy_arns=[BACKUP_SERVICE_POLICY, RESTORE_SERVICE_POLICY],
         tags=tags,
         opts=child,
     )
+    # Attachments, not `managed_policy_arns` (deprecated in pulumi-aws 7).
+    for index, policy in enumerate((BACKUP_SERVICE_POLICY, RESTORE_SERVICE_POLICY)):
+        aws.iam.RolePolicyAttachment(f"{name}-backup-role-policy-{index}", role=role.name, policy_arn=policy, opts=child)
     aws.backup.Selection(
-        f"{name}-selection", name=f"{placement}-postgres", plan_id=plan.id, iam_role_arn=role.arn,
+        f"{name}-selection", name=short_name(placement, "postgres", limit=NAME_LIMIT), plan_id=plan.id, iam_role_arn=role.arn,
         resources=[server.resource_id], opts=child,
     )
     bucket = _archive_bucket(name, estate, placement, tier, key_ring, tags, stateful, child)

@@ -10,14 +10,19 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
-from odoo_platform.clouds.aws.network import security_group
+from odoo_platform.clouds.aws.firewall import security_group
+from odoo_platform.clouds.aws.names import short_name
 from odoo_platform.clouds.base import Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import placement_tags
+from odoo_platform.sharding import estate_stack
 from odoo_platform.topology import ServerPlan, TenantPlan
 
-ADMIN_LOGIN = "odooplatformadmin"
+# 1-16 letters or digits, starting with a letter (the Azure name, odooplatformadmin, is one too long):
+# https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html (MasterUsername)
+ADMIN_LOGIN = "odooadmin"
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -62,8 +67,19 @@ def create_postgres_server(
         tags=tags,
         opts=child,
     )
+    # 1-63 letters, digits and single hyphens: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
+    identifier = short_name("odoo", estate_stack(), server.key, limit=63)
+    # A replaced instance leaves its final snapshot behind; the next one must not reuse that name, so the suffix is
+    # regenerated whenever an input that forces replacement changes.
+    snapshot_suffix = random.RandomId(
+        f"{name}-final-snapshot-id", byte_length=4,
+        keepers={"identifier": identifier, "kms": key_ring.key_id, "engine": "postgres",
+                 "subnets": foundation.handles["db_subnet_group"].name},
+        opts=child,
+    )
     instance = aws.rds.Instance(
         f"{name}-server",
+        identifier=identifier,
         engine="postgres",
         engine_version=str(server.version),
         instance_class=_instance_class(server.vcores, production),
@@ -87,7 +103,7 @@ def create_postgres_server(
         maintenance_window=maintenance_window(estate, server.tier_number),
         deletion_protection=True,
         skip_final_snapshot=False,
-        final_snapshot_identifier=f"{name}-final",
+        final_snapshot_identifier=snapshot_suffix.hex.apply(lambda suffix: f"{identifier}-final-{suffix}"),
         copy_tags_to_snapshot=True,
         delete_automated_backups=False,
         enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],

@@ -38,6 +38,9 @@ ROTATION = "time:index/rotating:Rotating"
 TAGGABLE = (
     "aws:backup/plan:Plan", "aws:backup/vault:Vault", "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/subnet:Subnet",
     "aws:ec2/vpc:Vpc", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup",
+    "aws:ec2/eip:Eip", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/routeTable:RouteTable", "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:efs/fileSystem:FileSystem",
+    "aws:eks/addon:Addon", "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
     "aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/subnetGroup:SubnetGroup", "aws:iam/role:Role",
     "aws:kms/key:Key", "aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup",
     "aws:rds/subnetGroup:SubnetGroup", "aws:s3/bucket:Bucket", "aws:secretsmanager/secret:Secret",
