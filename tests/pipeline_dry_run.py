@@ -83,7 +83,7 @@ class Agent:
 
     def bootstrap_secrets(self) -> None:
         """What `pulumi stack change-secrets-provider` adds to each stack file in the organisation."""
-        for path in (self.repo / "stacks").glob("Pulumi.*.yaml"):
+        for path in (self.repo / "stacks").rglob("Pulumi.*.yaml"):
             text = path.read_text()
             path.write_text(text.replace("\nconfig:", "\nencryptedkey: ZmFrZS13cmFwcGVkLWtleQ==\nconfig:", 1))
 

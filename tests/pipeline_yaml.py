@@ -59,7 +59,7 @@ def _steps(steps: list[dict]) -> list[dict]:
     expanded = []
     for step in steps:
         if "template" in step:
-            expanded.extend(instantiate(TEMPLATES / step["template"], step.get("parameters", {}))["steps"])
+            expanded.extend(_steps(instantiate(TEMPLATES / step["template"], step.get("parameters", {}))["steps"]))
         else:
             expanded.append(step)
     return expanded

@@ -81,10 +81,11 @@ def _agent(tmp_path: Path, pipeline: Path, rules: list[dict], bootstrapped: bool
 DELIVERY = ROOT / "azure-pipelines.yml"
 
 
-def _run_main(tmp_path: Path, rules: list[dict], only: set[str] | None = None) -> tuple[Agent, dict[str, int]]:
+def _run_main(tmp_path: Path, rules: list[dict], only: set[str] | None = None,
+              pipeline: Path = DELIVERY) -> tuple[Agent, dict[str, int]]:
     """A CI run of main, stage by stage in dependency order, each stage if its condition holds."""
-    _, stages = compile_pipeline(DELIVERY)
-    agent = _agent(tmp_path, DELIVERY, rules)
+    _, stages = compile_pipeline(pipeline)
+    agent = _agent(tmp_path, pipeline, rules)
     results: dict[str, int] = {}
     variables = run_variables("IndividualCI", "refs/heads/main")
     for name, stage in stages.items():  # the file lists every stage after the ones it depends on
@@ -99,7 +100,7 @@ def _run_main(tmp_path: Path, rules: list[dict], only: set[str] | None = None) -
             # $[ stageDependencies.<stage>.<job>.outputs['<step>.<name>'] ], evaluated when the job starts.
             expression = variable["value"].removeprefix("$[ stageDependencies.").removesuffix(" ]")
             source_stage, source_job, rest = expression.split(".", 2)
-            assert source_job == "preview" and source_stage in stage["dependsOn"], variable
+            assert source_stage in stage["dependsOn"] and source_job in {j.get("job") for j in stages[source_stage]["jobs"]}
             step_output = rest.removeprefix("outputs['").removesuffix("']")
             job_variables[variable["name"]] = agent.outputs[f"{source_stage}.{step_output}"]
         results[name] = agent.run_job(name, job, job_variables)
@@ -311,3 +312,29 @@ def test_the_stack_files_secrets_provider_is_the_one_gitops_uses_and_the_offline
         bootstrapped.write_text(project.stack_file(stack).read_text().replace(
             "\nconfig:", "\nencryptedkey: ZmFrZS13cmFwcGVkLWtleQ==\nconfig:", 1))
         assert read_stack_config(project, bootstrapped) == config
+
+
+def test_the_delivery_stack_is_previewed_applied_from_its_saved_plan_and_checked_for_drift(tmp_path):
+    agent, results = _run_main(tmp_path / "run", _rules(), only={"Preview", "Apply"},
+                               pipeline=ROOT / ".azure-pipelines" / "delivery-stack.yml")
+    assert results == {"Preview": 0, "Apply": 0}
+    common = [["az", "account", "show", "--query", "id", "-o", "tsv"], ["pulumi", "login", AZURE_BACKEND],
+              ["pulumi", "stack", "select", "fin-hosting"]]
+    pack = ["--policy-pack", "../../policypacks/governance"]
+    assert _normalised(agent, "Preview")[len(SETUP):] == common + [
+        ["pulumi", "preview", "--stack", "fin-hosting", "--diff", *pack, "--save-plan",
+         "$STAGING/delivery-stack/update-plan.json", "--json"]]
+    assert _normalised(agent, "Apply")[len(SETUP):] == common + [
+        ["pulumi", "up", "--stack", "fin-hosting", "--yes", *pack, "--plan",
+         "$WORKSPACE/delivery-stack-preview-2/update-plan.json", "--json"]]
+    up = agent.calls("Apply")[-1]
+    assert up["cwd"].endswith("/repo/stacks/delivery")
+    assert up["env"]["AWS_ROLE_ARN"] == "arn:aws:iam::123456789012:role/odoo-platform-delivery"
+    assert up["env"]["ARM_CLIENT_ID"] == "1c2d3e4f-0000-4000-8000-00000000d001"
+
+    _, stages = compile_pipeline(DRIFT)
+    drift = _agent(tmp_path / "drift", DRIFT, _rules(expect_no_changes_exit=255))
+    assert drift.run_job("Drift_delivery", stages["Drift_delivery"]["jobs"][0]) == 255
+    assert _normalised(drift, "Drift_delivery")[-1] == [
+        "pulumi", "preview", "--stack", "fin-hosting", "--refresh", "--expect-no-changes", "--diff", "--json"]
+    assert drift.calls("Drift_delivery")[-1]["env"]["AWS_ROLE_ARN"] == "arn:aws:iam::123456789012:role/odoo-platform-delivery-read"

@@ -1,12 +1,12 @@
 # Sourced by every step that talks to a stack (after `set -euo pipefail`): the cloud identity,
 # the state backend, the stack and the cluster's credentials. Inputs (the step's `env:`):
-#   CLOUD azure|aws, STACK, PULUMI_BACKEND_URL, AWS_ROLE_ARN and AWS_REGION (aws),
+#   CLOUD azure|aws, STACK, STACK_FILE (default stacks/Pulumi.$STACK.yaml), PULUMI_BACKEND_URL, AWS_ROLE_ARN and AWS_REGION (aws),
 #   CLUSTER_NAME and CLUSTER_RESOURCE_GROUP (a cluster the stack does not create, else empty),
 #   AGENT_TEMPDIRECTORY, BUILD_BUILDID; from AzureCLI@2 with addSpnToEnvironment:
 #   servicePrincipalId, tenantId, idToken (workload identity federation: no secret exists).
 : "${CLOUD:?}" "${STACK:?}" "${PULUMI_BACKEND_URL:?}" "${AGENT_TEMPDIRECTORY:?}"
 
-stack_file="stacks/Pulumi.$STACK.yaml"
+stack_file="${STACK_FILE:-stacks/Pulumi.$STACK.yaml}"
 # A self-managed backend uses the passphrase provider (and waits for a passphrase) unless the stack
 # file names its secrets provider and the data key that provider wrapped
 # (https://www.pulumi.com/docs/iac/concepts/secrets/#configuring-secrets-encryption). The key is

@@ -17,7 +17,8 @@ from odoo_platform.components.base import PlatformComponent
 from odoo_platform.delivery.settings import Delivery
 
 MAIN = "refs/heads/main"
-PIPELINES = {"delivery": "azure-pipelines.yml", "drift": ".azure-pipelines/drift.yml"}
+PIPELINES = {"delivery": "azure-pipelines.yml", "drift": ".azure-pipelines/drift.yml",
+             "delivery-stack": ".azure-pipelines/delivery-stack.yml"}
 VALIDATION_HOURS = 12
 
 
