@@ -24,8 +24,9 @@ from tests.pipeline_yaml import job_steps
 
 FAKED = ("pulumi", "az", "aws", "kubectl", "kubelogin", "git", "curl", "make", "odoo-platform", "python")
 VENV_FAKES = ("python", "pip", "odoo-platform")
-RECORDED_ENV = ("STACK", "KUBECONFIG", "AAD_LOGIN_METHOD", "PULUMI_BACKEND_URL", "PYTHONPATH")
-SECRET_ENV = ("SYSTEM_ACCESSTOKEN", "ARM_OIDC_TOKEN")
+RECORDED_ENV = ("STACK", "KUBECONFIG", "AAD_LOGIN_METHOD", "PULUMI_BACKEND_URL", "PYTHONPATH", "GIT_CONFIG_COUNT",
+                "GIT_CONFIG_KEY_0")
+SECRET_ENV = ("SYSTEM_ACCESSTOKEN", "ARM_OIDC_TOKEN", "GIT_CONFIG_VALUE_0")
 FAKE = f"""#!{sys.executable} -S
 import json, os, sys
 name, args = os.path.basename(sys.argv[0]), sys.argv[1:]

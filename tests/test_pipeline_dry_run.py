@@ -202,8 +202,12 @@ def test_deploy_governs_with_the_runs_approvals_then_applies_the_saved_plan(main
                     approvers=["bob@fin-hosting.example:peer-reviewer", "dave@fin-hosting.example:change-board"]) + [
         ["pulumi", "up", "--stack", "aws-hybrid-prod", "--yes", *PACKS,
          "--plan", "$WORKSPACE/preview-aws-hybrid-prod-2/update-plan.json", "--json"],
+        ["git", "push", "--force", "origin", "HEAD:refs/heads/deployed/aws-hybrid-prod"],
     ]
-    up = agent.calls("Deploy_aws_hybrid_prod")[-1]
+    push = agent.calls("Deploy_aws_hybrid_prod")[-1]
+    assert (push["env"]["GIT_CONFIG_COUNT"], push["env"]["GIT_CONFIG_KEY_0"], push["env"]["GIT_CONFIG_VALUE_0"]) == (
+        "1", "http.extraheader", "<set>")
+    up = agent.calls("Deploy_aws_hybrid_prod")[-2]
     assert up["env"] == {
         "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/odoo-platform-deploy-prod", "AWS_REGION": "eu-central-1",
         "AWS_WEB_IDENTITY_TOKEN_FILE": str(agent.tmp / "temp" / "aws-web-identity-token"),
@@ -236,7 +240,7 @@ def test_a_deploy_refuses_without_pulumi_up_when_governance_refuses_but_publishe
         assert "Deploy_dev" not in results
         return
     assert results["Deploy_dev"] == expected
-    assert not any(c[:2] == ["pulumi", "up"] for c in agent.commands("Deploy_dev"))
+    assert not any(c[:2] in (["pulumi", "up"], ["git", "push"]) for c in agent.commands("Deploy_dev"))
     assert {"stage": "Deploy_dev", "publish": "deploy-dev-2"} in agent.events
     assert any(c[:2] == ["odoo-platform", "evidence"] for c in agent.commands("Deploy_dev"))
 
