@@ -38,6 +38,7 @@ if name == "git" and args[:2] == ["worktree", "add"]:
     os.makedirs(args[-2])
 for rule in json.load(open(os.environ["FAKE_RULES"])):
     if (rule["cmd"] == name and all(word in args for word in rule.get("with", []))
+            and not any(word in args for word in rule.get("without", []))
             and all(any(part in arg for arg in args) for part in rule.get("containing", []))):
         if "write_after" in rule:
             path = args[args.index(rule["write_after"]) + 1]

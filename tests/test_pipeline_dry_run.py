@@ -48,8 +48,9 @@ APPROVALS = {"value": [
 ]}
 
 
-def _rules(evidence_exit: int = 0, freeze_exit: int = 0, expect_no_changes_exit: int = 0) -> list[dict]:
+def _rules(evidence_exit: int = 0, freeze_exit: int = 0, expect_no_changes_exit: int = 0, plan_exit: int = 0) -> list[dict]:
     return [
+        {"cmd": "odoo-platform", "with": ["plan"], "without": ["--no-policy"], "exit": plan_exit},
         {"cmd": "az", "with": ["account", "show"], "stdout": "0a1b2c3d-0000-4000-8000-00000000d001\n"},
         {"cmd": "pulumi", "with": ["history"], "stdout": json.dumps(HISTORY)},
         {"cmd": "pulumi", "with": ["--expect-no-changes"], "exit": expect_no_changes_exit},
@@ -232,12 +233,15 @@ def test_an_existing_eks_cluster_gets_its_kubeconfig_from_aws(main_run):
 
 @pytest.mark.parametrize(("evidence", "freeze", "expected"), [(6, 0, 6), (4, 4, 4), (1, 0, 1), (0, 4, 4)])
 def test_a_deploy_refuses_without_pulumi_up_when_governance_refuses_but_publishes_the_bundle(tmp_path, evidence, freeze, expected):
-    rules = _rules(evidence_exit=evidence, freeze_exit=freeze)
+    # A policy violation (evidence exits 1) starts at the offline plan, which exits 1 as well.
+    rules = _rules(evidence_exit=evidence, freeze_exit=freeze, plan_exit=1 if evidence == 1 else 0)
     agent, results = _run_main(tmp_path, rules, only={"Preview_dev", "Deploy_dev"})
     # The preview tolerates missing approvals (they are given at the gate) but not a refusal.
     assert results["Preview_dev"] == (0 if evidence == 6 and freeze == 0 else expected)
     if results["Preview_dev"] != 0:
         assert "Deploy_dev" not in results
+        assert any(c[:2] == ["odoo-platform", "evidence"] for c in agent.commands("Preview_dev"))  # the bundle exists
+        assert {"stage": "Preview_dev", "publish": "preview-dev-2"} in agent.events
         return
     assert results["Deploy_dev"] == expected
     assert not any(c[:2] in (["pulumi", "up"], ["git", "push"]) for c in agent.commands("Deploy_dev"))

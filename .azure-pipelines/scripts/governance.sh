@@ -14,7 +14,10 @@ mode="$1"
 work="$OUT/governance"
 mkdir -p "$work"  # --out needs an existing parent
 
-odoo-platform plan --stack "$STACK" --out "$work/plan"
+# A policy violation (exit 1) still gets its bundle: evidence reads the policy report and exits 1 too.
+planned=0
+odoo-platform plan --stack "$STACK" --out "$work/plan" || planned=$?
+if [ "$planned" -ne 0 ] && [ "$planned" -ne 1 ]; then exit "$planned"; fi
 
 deployed="$(pulumi stack history --stack "$STACK" --json | python3 .azure-pipelines/scripts/deployed-commit.py)"
 baseline=()
