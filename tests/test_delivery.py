@@ -100,8 +100,10 @@ def test_production_and_its_connections_accept_only_protected_main_and_the_appro
     assert templates["odoo-delivery-environment-required-template"] == [".azure-pipelines/templates/delivery-stack-stages.yml"]
     for path in set(sum(templates.values(), [])):
         assert (ROOT / path).is_file(), path
-    # Pull requests preview dev with its read-only connection: nothing in dev asks for main.
+    # Pull requests preview dev with its read-only connection: nothing on it asks for main or main's template.
     assert not [r for r in _of(plan, "checkBranchControl:CheckBranchControl") if _owner(plan, r) == "odoo-dev"]
+    assert "odoo-dev-endpoint-sc-odoo-azure-dev-read-required-template" not in templates
+    assert templates["odoo-dev-endpoint-sc-odoo-azure-dev-required-template"] == [".azure-pipelines/templates/delivery.yml"]
 
 
 def test_connections_are_federated_per_environment_and_authorized_for_their_pipelines_only(plan):

@@ -131,8 +131,12 @@ class DeploymentEnvironment(PlatformComponent):
             opts=self.child(),
         )
         read = spec.access == "read"
-        templates = [args.deploy_template] + ([delivery.drift_template] if read else [])
-        self._required_template(f"{name}-endpoint-{spec.name}", connection.id, "endpoint", templates, args)
+        # Pull-request builds of main preview dev with its read-only connection. They extend the
+        # template as the pull request changes it, not main's, so a required-template check would
+        # refuse every one; the connection can only read, and only our pipelines may use it.
+        if gated or not read:
+            templates = [args.deploy_template] + ([delivery.drift_template] if read else [])
+            self._required_template(f"{name}-endpoint-{spec.name}", connection.id, "endpoint", templates, args)
         if gated:
             self._branch_control(f"{name}-endpoint-{spec.name}", connection.id, "endpoint", args)
         # Read-only connections serve the drift pipeline and pull-request previews of the deploying pipeline.
