@@ -16,7 +16,6 @@ from odoo_platform.components.deployment_environment import (
     PipelineIds,
 )
 from odoo_platform.components.repository_governance import RepositoryGovernance, RepositoryGovernanceArgs
-from odoo_platform.config import Environment
 from odoo_platform.delivery.settings import CONFIG_NAMESPACE, Delivery, aws_accounts, parse_delivery
 from odoo_platform.stack_reader import decode
 
@@ -43,16 +42,15 @@ def build_delivery(delivery: Delivery) -> None:
     )
     clouds = _cloud_access(delivery)
     for environment in delivery.environments:
-        # The roles of the approval matrix (governance/approvals.py) each environment's changes can need:
-        # platform leads everywhere, the change board from staging on, the service owners in production.
-        roles = ["platform-leads"] + (["change-board"] if environment.environment is not Environment.DEV else []) + (
-            ["service-owners"] if environment.environment is Environment.PROD else [])
         stack_pipeline = environment.pipeline == "delivery-stack"
         DeploymentEnvironment(
             environment.name,
             DeploymentEnvironmentArgs(
                 delivery=delivery, environment=environment, project_id=project.id,
-                approvers=[groups[role].origin_id for role in roles],
+                # Any of the approval matrix's roles may approve; the deployment's evidence step then
+                # refuses unless the approvers cover the roles the change's risk class needs
+                # (governance/approvals.py), in every environment.
+                approvers=[group.origin_id for group in groups.values()],
                 pipelines=PipelineIds(deploys=governance.pipeline_ids[environment.pipeline],
                                       drift=governance.pipeline_ids["drift"]),
                 deploy_template=delivery.delivery_stack_template if stack_pipeline else delivery.pipeline_template,
