@@ -167,6 +167,20 @@ def test_the_aws_trust_policy_admits_only_the_connections_subject_and_audience()
     assert trust_policy("arn", "https://vstoken.dev.azure.com/6f1e", "s") == trust_policy("arn", "vstoken.dev.azure.com/6f1e", "s")
 
 
+def test_only_deploy_jobs_move_the_branches_gitops_follows(plan):
+    from odoo_platform.delivery.gitops import DEPLOYED_REF
+
+    grants = {r["inputs"]["principal"]: r["inputs"] for r in _of(plan, "gitPermissions:GitPermissions")}
+    config = yaml.safe_load((DELIVERY / "Pulumi.fin-hosting.yaml").read_text())["config"]
+    contributors, build = grants[config["odoo-delivery:contributorsGroup"]], grants[config["odoo-delivery:buildServiceGroup"]]
+    for grant in (contributors, build):
+        assert DEPLOYED_REF.format(stack="prod").startswith(f"refs/heads/{grant['branchName']}/")
+        assert grant["replace"] is False
+    assert contributors["permissions"] == {"CreateBranch": "Deny", "GenericContribute": "Deny", "ForcePush": "Deny",
+                                           "PolicyExempt": "Deny"}
+    assert build["permissions"] == {"CreateBranch": "Allow", "GenericContribute": "Allow", "ForcePush": "Allow"}
+
+
 def test_no_variable_group_holds_secrets_in_azure_devops(plan):
     # Every step authenticates with workload identity federation: no secret is needed, so none is stored.
     assert not _of(plan, "variableGroup:VariableGroup")

@@ -87,6 +87,10 @@ class Delivery(_Model):
     change_board_group: str = Field(pattern=GUID, description="Entra group object id of the change board.")
     service_owners_group: str = Field(pattern=GUID, description="Entra group object id of the service owners.")
     platform_leads_group: str = Field(pattern=GUID, description="Entra group object id of the platform leads.")
+    contributors_group: str = Field(pattern=r"^vssgp\.[A-Za-z0-9_-]+$",
+                                    description="Descriptor of the project's Contributors group (Azure DevOps graph).")
+    build_service_group: str = Field(pattern=r"^vssgp\.[A-Za-z0-9_-]+$",
+                                     description="Descriptor of the Project Collection Build Service Accounts group.")
     time_zone: str = Field(default="W. Europe Standard Time", description="Windows time zone of business-hours checks.")
     reviewers: Annotated[int, Field(ge=1, le=10)] = 2
     owner: str = Field(default="platform-team", description="Owner tag of the cloud resources the stack creates.")
