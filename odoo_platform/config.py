@@ -455,10 +455,13 @@ class GitOps(_Model):
         default="https://dev.azure.com/fin-hosting/odoo-platform/_git/odoo-platform",
         pattern=r"^(https://|ssh://|git@)\S+$", description="Approved repository the operator deploys from.",
     )
-    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]+$")
     backend: str = Field(default="", description="State backend URL (default: the pipeline's backend for the cloud).")
     secrets_provider: str = Field(default="", description="Secrets provider URL (default: a key per stack).")
     deploy_identity: str = Field(default="", description="Workload identity of the operator's workspace (client id or role ARN).")
+    tenant_id: str = Field(default="", pattern=r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$",
+                           description="Azure: Entra tenant of the deploy identity.")
+    subscription_id: str = Field(default="", pattern=r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$",
+                                 description="Azure: subscription the stack deploys to.")
     resync_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 0
     """0: by environment (10 minutes in dev, 30 in staging, 60 in production)."""
 

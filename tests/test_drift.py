@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import importlib
+import inspect
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -35,9 +37,25 @@ def _real(value: Any) -> Any:
     return REAL_GROUP if value == MOCK_GROUP else value
 
 
+def _declared_outputs(token: str) -> set[str] | None:
+    """The resource class's properties in the provider's Python SDK: what its outputs can hold."""
+    package, module, name = token.split(":")
+    sdk = {"azure-native": "pulumi_azure_native", "random": "pulumi_random", "time": "pulumiverse_time"}.get(package)
+    if sdk is None:
+        return None  # Kubernetes objects come back in the shape they were sent
+    path = "" if module.startswith("index") else "." + module.split("/")[0]
+    cls = getattr(importlib.import_module(sdk + path), name)
+    return {getattr(p.fget, "_pulumi_name", None) or n for n, p in inspect.getmembers(cls, lambda m: isinstance(m, property))}
+
+
 def _live(resource: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-    """Outputs as a provider reports them: the inputs plus what the cloud or API server adds."""
-    outputs = copy.deepcopy(inputs)
+    """Outputs as a provider reports them: the inputs it echoes plus what the cloud or API server adds.
+
+    azure-native outputs have no path parameters (`resourceGroupName`, `serverName`, ...): only the
+    properties the SDK declares.
+    """
+    declared = _declared_outputs(resource["type"])
+    outputs = {k: copy.deepcopy(v) for k, v in inputs.items() if declared is None or k in declared}
     if resource["type"].startswith("kubernetes:"):
         outputs.setdefault("metadata", {}).update({"uid": "0d6c4c5e-8d55-4f7b-9a7e", "resourceVersion": "48213",
                                                    "creationTimestamp": "2026-11-02T09:14:03Z"})
@@ -102,6 +120,43 @@ def test_an_unchanged_estate_has_no_drift(dev_plan):
     report = detect_drift(read_export(json.dumps(export_of(dev_plan)), "state.json"), dev_plan)
     assert report.checked == sum(1 for r in dev_plan["resources"] if not r["component"])
     assert (report.drifted, report.unmanaged, report.blocking) == ([], [], [])
+
+
+def test_the_test_exports_have_azure_native_outputs_without_path_parameters(dev_plan):
+    state = {r["urn"].rsplit("::", 1)[-1]: r for r in export_of(dev_plan)["deployment"]["resources"]}
+    parameter = state["postgres-shared-param-max-connections"]
+    assert "serverName" in parameter["inputs"] and "resourceGroupName" in parameter["inputs"]
+    assert "serverName" not in parameter["outputs"] and "resourceGroupName" not in parameter["outputs"]
+    assert parameter["outputs"]["value"] == "800"
+
+
+def test_a_refreshed_export_whose_inputs_and_outputs_both_changed_is_drift(dev_plan):
+    """`pulumi refresh` writes the cloud's value into the inputs too: the plan says what was approved."""
+    def change(state):
+        for side in ("inputs", "outputs"):
+            state["postgres-shared-param-max-connections"][side]["value"] = "5000"
+            state["estate-rg"][side]["tags"]["cost-centre"] = "marketing"
+
+    report = detect_drift(read_export(json.dumps(export_of(dev_plan, change)), "s"), dev_plan)
+    assert [(d.name, [(p.path, p.before, p.after) for p in d.changes]) for d in report.drifted] == [
+        ("postgres-shared-param-max-connections", [("value", "800", "5000")]),
+        ("estate-rg", [("tags.cost-centre", "hosting-dev", "marketing")])]
+    assert [d.name for d in report.blocking] == ["postgres-shared-param-max-connections"]
+
+
+def test_a_changed_path_parameter_in_the_state_is_drift_and_a_mocked_one_is_not_compared_with_the_plan(dev_plan):
+    def change(state):
+        state["postgres-shared-param-max-connections"]["inputs"]["configurationName"] = "max_wal_senders"
+
+    (drift,) = detect_drift(read_export(json.dumps(export_of(dev_plan, change)), "s"), dev_plan).drifted
+    assert [(p.path, p.before, p.after) for p in drift.changes] == [
+        ("configurationName", "max_connections", "max_wal_senders")]
+    # The resource group's real name is not the plan's mock auto-name, and is not drift (test_an_unchanged...).
+    assert dev_plan_resource(dev_plan, "estate-rg")["inputs"].get("resourceGroupName", MOCK_GROUP) != REAL_GROUP
+
+
+def dev_plan_resource(plan: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(r for r in plan["resources"] if r["name"] == name)
 
 
 def test_a_changed_postgres_parameter_is_high_risk_and_blocks(dev_plan):

@@ -1,8 +1,9 @@
 """RepositoryGovernance: the delivery pipelines and the branch policies that guard `main`.
 
 Nothing reaches `main` (and so no environment) without reviewers other than its author and
-a green validation build: the build that runs `make test` and plans every stack with the
-policy packs.
+a green validation build: the build that runs the tests and plans every stack with the
+policy packs. The branches under `deployed/`, which the GitOps operator follows, are written by
+the delivery pipeline's deploy jobs only: contributors may not create, push to or force-push them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from odoo_platform.components.base import PlatformComponent
 from odoo_platform.delivery.settings import Delivery
 
 MAIN = "refs/heads/main"
-PIPELINES = {"delivery": "azure-pipelines.yml", "drift": ".azure-pipelines/drift.yml"}
+DEPLOYED_FOLDER = "deployed"
+"""Branch folder of refs/heads/deployed/<stack> (odoo_platform/delivery/gitops.py); permissions inherit to its branches."""
+PIPELINES = {"delivery": "azure-pipelines.yml", "drift": ".azure-pipelines/drift.yml",
+             "delivery-stack": ".azure-pipelines/delivery-stack.yml"}
 VALIDATION_HOURS = 12
 
 
@@ -79,4 +83,16 @@ class RepositoryGovernance(PlatformComponent):
             ),
             opts=self.child(),
         )
+        # Deny wins over any allow in Azure DevOps: people in Contributors cannot move what GitOps deploys.
+        # The build service accounts are not Contributors; they get the push rights the deploy jobs need
+        # (git push --force of the deployed commit, .azure-pipelines/scripts/deploy.sh).
+        for principal, grant in ((args.delivery.contributors_group, "Deny"), (args.delivery.build_service_group, "Allow")):
+            ado.GitPermissions(
+                f"{name}-deployed-branches-{'contributors' if grant == 'Deny' else 'build-service'}",
+                project_id=args.project_id, repository_id=args.repository_id, branch_name=DEPLOYED_FOLDER,
+                principal=principal, replace=False,
+                permissions={"CreateBranch": grant, "GenericContribute": grant, "ForcePush": grant}
+                | ({"PolicyExempt": "Deny"} if grant == "Deny" else {}),
+                opts=self.child(),
+            )
         self.register_outputs({"pipelines": list(PIPELINES), "reviewers": args.delivery.reviewers})

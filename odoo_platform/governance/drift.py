@@ -1,22 +1,35 @@
 """Drift: what runs now against what was approved.
 
-Input is a `pulumi stack export` (deployment format version 3) taken after `pulumi refresh`,
-so each resource's `outputs` are what the cloud reports and its `inputs` what the last
-approved `pulumi up` applied. The approved plan says which resources must exist and which
-properties the program declares; only those properties are compared (clouds and the API
-server add defaults and status that nobody declared). Values the offline plan could only
-mock (ids, generated names) are taken from the state's inputs, which hold the real ones.
+Input is a `pulumi stack export` (deployment format version 3) taken after `pulumi refresh`.
+A refresh writes what the cloud reports into each resource's `outputs` and, for most providers,
+into its `inputs` too, so the state alone cannot tell what was approved. The approved plan can:
+every resource it declares must exist, and every property the program declares must still have
+the plan's value (clouds and the API server add defaults and status that nobody declared, so only
+declared properties are compared).
+
+- Values the offline plan could only mock (ids, generated names, computed endpoints: found by
+  asking the offline engine's mocks what they invented) are compared as the state holds them,
+  since the plan cannot know the real ones.
+- A property is read from the outputs when the provider's SDK declares it as an output; otherwise
+  (azure-native path parameters such as `resourceGroupName`, `serverName`, which the cloud reports
+  only inside the id) from the state's inputs.
 Secret values are never compared or printed.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
+
+import pulumi
 
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.governance.diff import PropertyChange, ResourceChange, Risk, resource_change
+from odoo_platform.offline.mocks import PlanMocks, autoname
 from odoo_platform.offline.stackfiles import SECRET_PLACEHOLDER
 
 SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -25,6 +38,8 @@ INTEGER_SIGNATURE = "7eb310220ed6211bd6f147f2a75bfbb6"
 DEPLOYMENT_VERSION = 3
 BLOCKING = Risk.HIGH
 """Drift at this risk or above (or on anything holding data) fails the check."""
+SDKS = {"azure-native": "pulumi_azure_native", "kubernetes": "pulumi_kubernetes", "aws": "pulumi_aws",
+        "random": "pulumi_random", "time": "pulumiverse_time", "azuredevops": "pulumi_azuredevops"}
 
 
 @dataclass
@@ -65,6 +80,7 @@ def read_export(text: str, source: str) -> dict[str, Any]:
 def detect_drift(deployment: dict[str, Any], plan: dict[str, Any]) -> DriftReport:
     state = {r["urn"]: r for r in deployment.get("resources") or [] if r.get("custom") and not r.get("delete")}
     declared = {r["urn"]: r for r in plan["resources"] if not r["component"]}
+    mocked = mock_values(plan)
     report = DriftReport(stack=plan["stack"])
     for urn, resource in sorted(declared.items()):
         report.checked += 1
@@ -72,7 +88,12 @@ def detect_drift(deployment: dict[str, Any], plan: dict[str, Any]) -> DriftRepor
         if live is None:
             report.drifted.append(resource_change(resource, "delete", [], reason_prefix="missing from the live estate: "))
             continue
-        changes = list(_drifted(resource["inputs"], live.get("inputs") or {}, live.get("outputs") or {}))
+        applied, outputs = live.get("inputs") or {}, live.get("outputs") or {}
+        declared_outputs = sdk_outputs(resource["type"])
+        changes = []
+        for key in sorted(resource["inputs"]):
+            reported = outputs if declared_outputs is None or key in declared_outputs else applied
+            changes += _drifted(resource["inputs"][key], applied.get(key), reported.get(key), key, mocked)
         if changes:
             report.drifted.append(resource_change(resource, "update", changes, reason_prefix="changed outside Pulumi: "))
     # Providers and the stack itself are the engine's, not the estate's.
@@ -81,20 +102,76 @@ def detect_drift(deployment: dict[str, Any], plan: dict[str, Any]) -> DriftRepor
     return report
 
 
-def _drifted(declared: Any, applied: Any, live: Any, path: str = "") -> Iterator[PropertyChange]:
+@functools.cache
+def sdk_outputs(token: str) -> Optional[frozenset[str]]:
+    """The output properties the provider's Python SDK declares for a resource type (None: no SDK class)."""
+    package, module, name = token.split(":")
+    if package not in SDKS:
+        return None
+    parts = [part.split(".")[0] for part in module.split("/")]
+    path = [] if parts[0] == "index" else (parts if package == "kubernetes" else parts[:1])
+    try:
+        cls = getattr(importlib.import_module(".".join([SDKS[package], *path])), name)
+    except (ImportError, AttributeError):
+        return None  # custom resources (CRDs) have no SDK class: every declared property is an output
+    return frozenset(getattr(member.fget, "_pulumi_name", None) or attribute
+                     for attribute, member in inspect.getmembers(cls, lambda m: isinstance(m, property)))
+
+
+def mock_values(plan: dict[str, Any]) -> frozenset[str]:
+    """Strings the offline engine invented for the plan: ids, auto-names and computed outputs."""
+    mocks = PlanMocks(region=str(plan.get("config", {}).get("odoo-platform:region", "")))
+    invented: set[str] = set()
+    for resource in plan["resources"]:
+        if resource["component"] or resource["type"].startswith("pulumi:"):
+            continue
+        if resource["type"].startswith("kubernetes:"):
+            if not (resource["inputs"].get("metadata") or {}).get("name"):
+                invented.add(autoname(resource["name"]))
+            continue
+        resource_id, state = mocks.new_resource(pulumi.runtime.MockResourceArgs(
+            resource["type"], resource["name"], resource["inputs"], custom=True))
+        given = set(_strings(resource["inputs"]))
+        invented.update(value for value in (resource_id, *_strings(state)) if value not in given)
+    return frozenset(value for value in invented if value)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def _mock_only(value: Any, mocked: frozenset[str]) -> bool:
+    if isinstance(value, str):
+        return any(m in value for m in mocked)
+    if isinstance(value, dict):
+        return any(_mock_only(k, mocked) or _mock_only(v, mocked) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mock_only(v, mocked) for v in value)
+    return False
+
+
+def _drifted(declared: Any, applied: Any, live: Any, path: str, mocked: frozenset[str]) -> Iterator[PropertyChange]:
     if declared == SECRET_PLACEHOLDER or _secret(declared) or _secret(applied) or _secret(live):
         return
     applied, live = _integer(applied), _integer(live)
-    if isinstance(declared, dict):
+    if isinstance(declared, dict) and not any(_mock_only(key, mocked) for key in declared):
         for key in sorted(declared):
-            yield from _drifted(declared[key], _at(applied, key), _at(live, key), f"{path}.{key}" if path else key)
+            yield from _drifted(declared[key], _at(applied, key), _at(live, key), f"{path}.{key}", mocked)
         return
-    expected = applied if applied is not None else declared
-    if isinstance(declared, list) and isinstance(live, list) and isinstance(expected, list) and len(live) == len(expected):
+    if isinstance(declared, list) and isinstance(live, list) and len(live) == len(declared):
         for index, item in enumerate(declared):
-            yield from _drifted(item, expected[index] if index < len(expected) else None,
-                                live[index] if index < len(live) else None, f"{path}[{index}]")
+            yield from _drifted(item, applied[index] if isinstance(applied, list) and index < len(applied) else None,
+                                live[index], f"{path}[{index}]", mocked)
         return
+    # What was approved: the plan's value, or what the state holds where the plan could only mock it.
+    expected = applied if _mock_only(declared, mocked) else declared
     if _normal(expected) != _normal(live):
         yield PropertyChange(path, expected, live)
 
