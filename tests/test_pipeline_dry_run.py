@@ -22,7 +22,13 @@ COMMIT = "c0ffee0000000000000000000000000000000001"
 DEPLOYED = "dep10yed000000000000000000000000000000002"
 RUN = 4711
 PACKS = ["--policy-pack", "policypacks/encryption", "--policy-pack", "policypacks/segregation",
-         "--policy-pack", "policypacks/resilience", "--policy-pack", "policypacks/governance"]
+         "--policy-pack", "policypacks/resilience", "--policy-pack", "policypacks/governance",
+         "--policy-pack", "policypacks/cloud"]
+
+
+def test_preview_and_deploy_run_every_policy_pack_of_the_repository():
+    packs = {f"policypacks/{d.name}" for d in (ROOT / "policypacks").iterdir() if (d / "PulumiPolicy.yaml").is_file()}
+    assert set(PACKS[1::2]) == packs  # a new pack is never left out of the gates
 AZURE_BACKEND = "azblob://pulumi-state?storage_account=stodooplatformstate"
 AWS_BACKEND = "s3://odoo-platform-state?region=eu-central-1"
 HISTORY = [  # newest first: the nightly refresh is not a deployment

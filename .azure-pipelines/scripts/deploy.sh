@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 bash .azure-pipelines/scripts/governance.sh deploy
 pulumi up --stack "$STACK" --yes \
   --policy-pack policypacks/encryption --policy-pack policypacks/segregation \
-  --policy-pack policypacks/resilience --policy-pack policypacks/governance \
+  --policy-pack policypacks/resilience --policy-pack policypacks/governance --policy-pack policypacks/cloud \
   --plan "$PREVIEW_DIR/update-plan.json" --json > "$OUT/up.json"
 # The run's token as an HTTP header from the environment, never on the command line.
 GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader GIT_CONFIG_VALUE_0="AUTHORIZATION: bearer $SYSTEM_ACCESSTOKEN" \

@@ -7,7 +7,7 @@ set -euo pipefail
 mkdir -p "$OUT"
 pulumi preview --stack "$STACK" --diff \
   --policy-pack policypacks/encryption --policy-pack policypacks/segregation \
-  --policy-pack policypacks/resilience --policy-pack policypacks/governance \
+  --policy-pack policypacks/resilience --policy-pack policypacks/governance --policy-pack policypacks/cloud \
   --save-plan "$OUT/update-plan.json" --json > "$OUT/preview.json"
 # Template booleans arrive as True/False.
 if [ "${GOVERNANCE,,}" = true ]; then
