@@ -309,3 +309,17 @@ def test_the_report_shows_tenant_moves_stack_warnings_and_weakened_rules(tmp_pat
     assert "SEG-06 (segregation): mandatory → disabled — **weakened**" in policy
     page = (out / "evidence.html").read_text()
     assert "<code>keystone</code>" in page and "weakened" in page and 'class="warning"' in page
+
+
+def test_a_finding_names_its_resource_by_kind_namespace_name_and_container():
+    from odoo_platform.governance.evidence import _finding
+
+    row = {"pack": "segregation", "policy": "k8s-no-privileged", "rule": "SEG-04", "level": "mandatory",
+           "severity": "critical", "urn": "urn:pulumi:prod::odoo-platform::kubernetes:apps/v1:Deployment::acme-web",
+           "message": "[SEG-04] container odoo is privileged (set privileged: false)", "kind": "Deployment",
+           "namespace": "odoo-acme", "name": "odoo-web", "container": "odoo", "fix": "Set privileged: false."}
+    line = _finding(row)
+    assert line.resource == "Deployment odoo-acme/odoo-web [odoo]"
+    assert (line.violation, line.fix) == ("container odoo is privileged", "Set privileged: false.")
+    older = {key: value for key, value in row.items() if key not in ("kind", "namespace", "name", "container", "fix")}
+    assert _finding(older).resource == "acme-web"  # a report written before those fields: the URN's name

@@ -27,6 +27,7 @@ from odoo_platform.governance.diagram import Estate, estate_dot, estate_model, e
 from odoo_platform.governance.diff import PlanDiff, ResourceChange, Risk, TenantChange, shown_values, to_json, to_text
 from odoo_platform.output import MARKER, marker_text, write_dir
 from odoo_platform.policy.rules import ALL_RULES
+from odoo_platform.policy.runner import Finding, split_fix
 
 SECTIONS = ("Summary", "What changes", "Policy", "Approvals", "Images", "Source", "Estate", "Monthly cost estimate", "Files")
 # A change lists this many of its property changes; diff.json has them all.
@@ -256,30 +257,21 @@ _REMEDIATIONS = {rule.id: rule.remediation for rule in ALL_RULES}
 
 
 def _finding(finding: dict[str, Any]) -> FindingLine:
-    """A report row's message is "[RULE] violation (its fix). The rule's remediation." (policy/pack.py
-    appends the rule's remediation to a violation that already names its own fix): each is shown once,
-    the violation's own fix where it names one (it is specific to the resource), else the rule's."""
+    """A report row's message is "[RULE] violation (fix)", the fix named once; reports written before
+    that appended the rule's remediation too, and that tail is dropped. The violation's own fix is
+    shown where it names one (it is specific to the resource), else the rule's remediation."""
     rule = finding["rule"]
     text = finding["message"].removeprefix(f"[{rule}] ")
     remediation = _REMEDIATIONS.get(rule, "")
     if remediation and text.endswith(remediation):
         text = text.removesuffix(remediation).rstrip().removesuffix(".")
-    violation, own_fix = _split_fix(text)
+    violation, own_fix = split_fix(text)
     fix = own_fix[:1].upper() + own_fix[1:] + "." if own_fix else remediation
-    return FindingLine(rule=rule, level=finding["level"], severity=finding.get("severity", ""),
-                       resource=finding["urn"].rsplit("::", 1)[-1] or "(stack)", violation=violation, fix=fix)
-
-
-def _split_fix(text: str) -> tuple[str, str]:
-    """"violation (fix)" -> ("violation", "fix"); a text without a closing parenthetical has no fix of its own."""
-    if not text.endswith(")"):
-        return text, ""
-    depth = 0
-    for index in range(len(text) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(text[index], 0)
-        if depth == 0:
-            return text[:index].rstrip(), text[index + 1:-1].strip()
-    return text, ""
+    # The report names kind, namespace, name and container; older reports only the URN.
+    fields = {name: finding[name] for name in Finding.__dataclass_fields__ if name in finding}
+    resource = Finding(**fields).subject if finding.get("kind") else finding["urn"].rsplit("::", 1)[-1] or "(stack)"
+    return FindingLine(rule=rule, level=finding["level"], severity=finding.get("severity", ""), resource=resource,
+                       violation=violation, fix=fix)
 
 
 def _markdown_text(text: Any) -> str:

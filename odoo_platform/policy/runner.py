@@ -266,7 +266,7 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
                     _overrides(pack.name, info.policies, levels))
 
 
-def _split_fix(text: str) -> tuple[str, str]:
+def split_fix(text: str) -> tuple[str, str]:
     """"violation (fix)" -> ("violation", "fix"): the packs end every violation with its one fix."""
     if not text.endswith(")"):
         return text, ""
@@ -281,7 +281,7 @@ def _split_fix(text: str) -> tuple[str, str]:
 def _finding(pack: str, urn: str, diagnostic: Any, resources: dict[str, dict[str, Any]]) -> Finding:
     message = diagnostic.message.split("\n", 1)[-1].strip()
     rule = message[1:message.index("]")] if message.startswith("[") else ""
-    violation, fix = _split_fix(message.removeprefix(f"[{rule}]").strip())
+    violation, fix = split_fix(message.removeprefix(f"[{rule}]").strip())
     urn = diagnostic.urn or urn
     resource = resources.get(urn)
     kind = namespace = name = ""
