@@ -51,12 +51,21 @@ AWS_EXISTING: dict[str, Any] = {"existingVpc": {"vpcId": "vpc-0c4f2a9e81b3d5f17"
 AWS_CREATED: dict[str, Any] = {"deployAgentCidrs": ["10.50.4.0/28"]}
 
 
+# The operations jobs upload with a workload identity of the estate's cloud (a managed identity's
+# client id on Azure, an IAM role on AWS); a test that needs none says operationsIdentity: "".
+OPERATIONS_IDENTITY = {"azure": BASE_ESTATE["kubernetes"]["operationsIdentity"],
+                       "aws": "arn:aws:iam::123456789012:role/odoo-platform-operations"}
+
+
 def estate(**changes: Any) -> dict[str, Any]:
-    """A valid estate with top-level keys replaced (a production one runs pinned operations images)."""
+    """A valid estate with top-level keys replaced; `kubernetes` settings are added to the cloud's
+    operations identity, and a production estate runs pinned operations images."""
     document = copy.deepcopy(BASE_ESTATE)
     document.update(copy.deepcopy(changes))
+    kubernetes = {"operationsIdentity": OPERATIONS_IDENTITY[document["cloud"]]}
     if document["environment"] == "prod":
-        document["kubernetes"] = PINNED_OPERATIONS_IMAGES | document.get("kubernetes", {})
+        kubernetes |= PINNED_OPERATIONS_IMAGES
+    document["kubernetes"] = kubernetes | copy.deepcopy(changes.get("kubernetes", {}))
     return document
 
 

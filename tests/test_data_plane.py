@@ -11,7 +11,7 @@ import pytest
 from odoo_platform.clouds.aws.backup import backup_schedule
 from odoo_platform.components.database_operations import cron_every
 from odoo_platform.tiers import DEFAULT_TIER_CATALOGUE
-from tests.conftest import AWS_CREATED, AWS_EXISTING, BASE_ESTATE, DIGEST, estate, resources_of
+from tests.conftest import AWS_CREATED, AWS_EXISTING, DIGEST, estate, resources_of
 
 
 def _prod(cloud: str, tier: int, **changes) -> dict:
@@ -195,7 +195,7 @@ def test_operations_jobs_bootstrap_dump_and_drill_every_tenant(plan_for):
 
 @pytest.mark.parametrize("cloud", ["azure", "aws"])
 def test_a_created_cluster_is_private_encrypted_and_feeds_the_kubernetes_provider(plan_for, cloud):
-    plan = plan_for(_prod(cloud, 2, kubernetes=BASE_ESTATE["kubernetes"] | {"createCluster": True}))
+    plan = plan_for(_prod(cloud, 2, kubernetes={"createCluster": True}))
     (provider,) = resources_of(plan, "pulumi:providers:kubernetes")
     assert provider["inputs"]["kubeconfig"] == "[secret]"
     if cloud == "azure":

@@ -60,7 +60,7 @@ def test_aws_opens_no_private_range_for_the_archive(plan_for):
 @pytest.mark.parametrize("cloud, region, what", [("azure", "westeurope", "client id"), ("aws", "eu-central-1", "ARN")])
 def test_the_operations_identity_is_required(plan_for, cloud, region, what):
     with pytest.raises(EstateConfigError, match=f"kubernetes.operationsIdentity: is required .* set it to the {what}"):
-        plan_for(estate(cloud=cloud, region=region, kubernetes={}))
+        plan_for(estate(cloud=cloud, region=region, kubernetes={"operationsIdentity": ""}))
 
 
 def test_the_archive_service_accounts_carry_the_identity(azure_plan):

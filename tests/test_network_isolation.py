@@ -304,12 +304,12 @@ def test_every_required_path_is_open_and_nothing_else(stack):
 
 def test_configured_mail_and_https_egress_is_open_to_odoo_only(plan_for):
     from odoo_platform.offline.plan import kubernetes_objects
-    from tests.conftest import BASE_ESTATE, estate
+    from tests.conftest import estate
 
     egress = {"smtpRelay": {"host": "relay.example.com", "port": 587, "cidrs": ["203.0.113.10/32"]},
               "incomingMail": [{"host": "imap.example.com", "port": 993, "cidrs": ["203.0.113.20/32"]}],
               "httpsProxy": {"host": "proxy.example.com", "port": 3128, "cidrs": ["198.51.100.7/32"]}}
-    plan = plan_for(estate(redis="in-cluster", kubernetes=BASE_ESTATE["kubernetes"] | {"odooEgress": egress}))
+    plan = plan_for(estate(redis="in-cluster", kubernetes={"odooEgress": egress}))
     objects = kubernetes_objects(plan)
     extra = (Service("smtp-relay", ipaddress.ip_address("203.0.113.10"), (587,)),
              Service("mail-server", ipaddress.ip_address("203.0.113.20"), (993,)),

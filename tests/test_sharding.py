@@ -17,7 +17,7 @@ from odoo_platform.offline.plan import build_plan
 from odoo_platform.offline.sharded import plan_sharded
 from odoo_platform.offline.stackfiles import StackConfig, load_project
 from odoo_platform.sharding import first_fit_shards, shards_of, waves
-from tests.conftest import BASE_ESTATE, DIGEST, ROOT, estate
+from tests.conftest import DIGEST, ROOT, estate
 
 RINGS = ("canary", "early", "broad")
 
@@ -79,7 +79,7 @@ def _identity(plan: dict) -> dict:
 def test_the_merged_sharded_plan_equals_the_single_stack_plan():
     # Managed Redis and a created cluster: the two paths that cross from foundation to shards.
     document = _estate(7, environment="staging", image=DIGEST, redis="managed",
-                       kubernetes=BASE_ESTATE["kubernetes"] | {"createCluster": True})
+                       kubernetes={"createCluster": True})
     config = _config(document)
     project = load_project(ROOT)
     single = build_plan(run_program(project, "big", config, region="westeurope"), config)
