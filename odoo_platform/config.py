@@ -334,6 +334,17 @@ class OdooEgress(_Model):
         return [_cidr(value) for value in values]
 
 
+def _cidr_list(values: list[str], example: str) -> list[str]:
+    """Every entry a CIDR range with its network address (10.40.0.0/16, not 10.40.1.2/16)."""
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a CIDR range ({exc}; use a network address and prefix, "
+                             f"e.g. {example})") from None
+    return values
+
+
 class KubernetesSettings(_Model):
     version: str = Field(default="1.30", pattern=r"^1\.\d{2}$")
     create_cluster: StrictBool = Field(
@@ -378,13 +389,7 @@ class KubernetesSettings(_Model):
     @field_validator("admin_cidrs")
     @classmethod
     def _cidrs(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                ipaddress.ip_network(value, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{value!r} is not a CIDR range ({exc}; use a network address and prefix, "
-                                 "e.g. 10.40.250.0/28)") from None
-        return values
+        return _cidr_list(values, "10.40.250.0/28")
 
 
 KMS_KEY_REFERENCE = re.compile(r"^(azurekms|awskms|gcpkms|hashivault)://\S+$")
@@ -795,16 +800,6 @@ def _format_path(loc: tuple) -> str:
 AWS_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 
 
-def _cidr_list(values: list[str]) -> list[str]:
-    for value in values:
-        try:
-            ipaddress.ip_network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a CIDR range ({exc}; use a network address and prefix, "
-                             "e.g. 10.40.16.0/20)") from None
-    return values
-
-
 class AwsEgress(str, Enum):
     NAT = "nat"
     """Public subnets with an internet gateway and a NAT gateway per zone (losing one zone keeps the others out)."""
@@ -822,7 +817,7 @@ class AwsExistingVpc(_Model):
     @field_validator("node_cidrs")
     @classmethod
     def _node_cidrs(cls, values: list[str]) -> list[str]:
-        return _cidr_list(values)
+        return _cidr_list(values, "10.40.16.0/20")
 
 
 class AwsSettings(_Model):
@@ -839,7 +834,7 @@ class AwsSettings(_Model):
     @field_validator("deploy_agent_cidrs")
     @classmethod
     def _agent_cidrs(cls, values: list[str]) -> list[str]:
-        return _cidr_list(values)
+        return _cidr_list(values, "10.40.16.0/20")
 
 
 Estate.model_rebuild()

@@ -62,7 +62,7 @@ def estate(**changes: Any) -> dict[str, Any]:
     operations identity, and a production estate runs pinned operations images."""
     document = copy.deepcopy(BASE_ESTATE)
     document.update(copy.deepcopy(changes))
-    kubernetes = {"operationsIdentity": OPERATIONS_IDENTITY[document["cloud"]]}
+    kubernetes = {"operationsIdentity": OPERATIONS_IDENTITY.get(document["cloud"], "")}
     if document["environment"] == "prod":
         kubernetes |= PINNED_OPERATIONS_IMAGES
     document["kubernetes"] = kubernetes | copy.deepcopy(changes.get("kubernetes", {}))
