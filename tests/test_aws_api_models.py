@@ -33,8 +33,8 @@ def test_the_longest_dedicated_tenant_fits_every_aws_limit(plan_for):
 
 def test_endpoint_egress_passes_the_api_models(plan_for):
     mirror = "123456789012.dkr.ecr.eu-central-1.amazonaws.com"
-    images = {key: f"{mirror}/mirror/{key.lower()}:1" for key in
-              ("scalerImage", "redisImage", "postgresClientImage", "awsCliImage", "curlImage")}
+    images = {key: f"{mirror}/mirror/{key.lower()}:1" for key in ("scalerImage", "redisImage", "awsCliImage", "curlImage")}
+    images["postgresClientImage"] = f"{mirror}/mirror/postgres:16.6"  # pg_dump at least the server's major version
     plan = plan_for(estate(
         cloud="aws", region="eu-central-1", image=f"{mirror}/odoo/odoo:17.0", kubernetes={"createCluster": True} | images,
         aws=AWS_CREATED | {"egress": "endpoints"},

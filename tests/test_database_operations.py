@@ -13,7 +13,7 @@ from odoo_platform.config import parse_estate
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.offline.plan import kubernetes_objects
 from odoo_platform.workload import PRIVATE_RANGES
-from tests.conftest import estate
+from tests.conftest import AWS_EXISTING, estate
 
 
 def _objects(plan, kind, namespace=None):
@@ -49,7 +49,7 @@ def test_azure_opens_exactly_the_archive_endpoint_subnet_on_443(azure_plan):
 
 
 def test_aws_opens_no_private_range_for_the_archive(plan_for):
-    plan = plan_for(estate(cloud="aws", region="eu-central-1"))
+    plan = plan_for(estate(cloud="aws", region="eu-central-1", aws=AWS_EXISTING))
     operations = _objects(plan, "NetworkPolicy", "platform-operations")["allow-egress-operations"]
     assert _https_private_peers(operations) == []
     public = [peer["ipBlock"] for rule in operations["spec"]["egress"] for peer in rule["to"]
@@ -60,7 +60,8 @@ def test_aws_opens_no_private_range_for_the_archive(plan_for):
 @pytest.mark.parametrize("cloud, region, what", [("azure", "westeurope", "client id"), ("aws", "eu-central-1", "ARN")])
 def test_the_operations_identity_is_required(plan_for, cloud, region, what):
     with pytest.raises(EstateConfigError, match=f"kubernetes.operationsIdentity: is required .* set it to the {what}"):
-        plan_for(estate(cloud=cloud, region=region, kubernetes={"operationsIdentity": ""}))
+        aws = {"aws": AWS_EXISTING} if cloud == "aws" else {}
+        plan_for(estate(cloud=cloud, region=region, kubernetes={"operationsIdentity": ""}, **aws))
 
 
 def test_the_archive_service_accounts_carry_the_identity(azure_plan):

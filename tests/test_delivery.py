@@ -145,8 +145,10 @@ def test_every_connection_identity_trusts_exactly_its_connection(plan):
     assert set(roles) == {"odoo-platform-deploy-staging", "odoo-platform-drift-staging",
                           "odoo-platform-deploy-prod", "odoo-platform-drift-prod"}
     (issuer,) = [r for r in plan["resources"] if r["type"] == "aws:iam/openIdConnectProvider:OpenIdConnectProvider"]
-    assert issuer["inputs"] == {"url": "https://vstoken.dev.azure.com/6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
-                                "clientIdLists": ["api://AzureADTokenExchange"]}
+    assert {key: issuer["inputs"][key] for key in ("url", "clientIdLists")} == {
+        "url": "https://vstoken.dev.azure.com/6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        "clientIdLists": ["api://AzureADTokenExchange"]}
+    assert issuer["inputs"]["tags"]["tenant"] == "shared"  # cost tags (TAG-01) as every cloud resource
     for role in roles.values():
         assert issuer["urn"] in role["dependsOn"]
         assert connections[role["name"].removesuffix("-role")]["urn"] in role["dependsOn"]

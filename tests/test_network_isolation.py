@@ -201,8 +201,11 @@ class EstateNetwork(Cluster):
                         Service("api-server", host("snet-nodes", 9), (443,))]
             cache = Service("cache", host("snet-endpoints", 5), (6380,))
         else:
+            # With an existing cluster (aws.existingVpc) the nodes and API server are in that VPC's node ranges.
+            existing = (self.plan_config.get("odoo-platform:aws") or {}).get("existingVpc")
+            api_server = (ipaddress.ip_network(existing["nodeCidrs"][0])[9] if existing else host("nodes-a", 9))
             services = [Service("database", host("db-a", 4), (5432,)), Service("archive", S3, (443,)),
-                        Service("api-server", host("nodes-a", 9), (443,))]
+                        Service("api-server", api_server, (443,))]
             cache = Service("cache", host("db-b", 5), (6379,))
         self.services = {s.role: s for s in [*services, *([cache] if managed_cache else []), *extra,
                                              Service("internet", INTERNET, (25, 80, 443, 587))]}

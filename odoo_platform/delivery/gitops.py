@@ -35,7 +35,7 @@ AZURE_TOKEN_FILE = "/var/run/secrets/azure/tokens/azure-identity-token"
 """Where the AKS workload identity webhook projects the service account token."""
 
 # What the program creates on a cluster (tenant namespaces and their objects, the Traefik chart with
-# its CRDs and cluster roles, Kyverno policies, monitoring rules). The program creates Roles for the
+# its CRDs and cluster roles, Kyverno policies, monitoring rules, the EFS StorageClass on AWS). The program creates Roles for the
 # tenants' jobs and the chart creates ClusterRoles, hence escalate and bind on RBAC.
 MANAGED: dict[str, tuple[str, ...]] = {
     "": ("namespaces", "configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims",
@@ -50,6 +50,7 @@ MANAGED: dict[str, tuple[str, ...]] = {
     "kyverno.io": ("clusterpolicies",),
     "monitoring.coreos.com": ("prometheusrules", "servicemonitors"),
     "traefik.io": ("ingressroutes", "middlewares", "tlsoptions"),
+    "storage.k8s.io": ("storageclasses",),
 }
 VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
 

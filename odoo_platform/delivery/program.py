@@ -65,9 +65,12 @@ def _cloud_access(delivery: Delivery) -> CloudAccess:
     accounts = {account: aws.Provider(f"aws-{account}", region=delivery.aws_region, allowed_account_ids=[account])
                 for account in aws_accounts(delivery)}
     # AWS keeps one OIDC provider per issuer and account; every connection's token has the organisation's issuer.
+    # It serves every environment's connections of the account: tagged as the delivery stack's own.
+    tags = {"environment": "delivery", "owner": delivery.owner, "cost-centre": delivery.cost_centre,
+            "managed-by": "odoo-platform", "tenant": "shared"}
     issuers = {account: aws.iam.OpenIdConnectProvider(
         f"aws-{account}-azure-devops-issuer", url=f"https://vstoken.dev.azure.com/{delivery.organization_id}",
-        client_id_lists=[TOKEN_AUDIENCE], opts=pulumi.ResourceOptions(provider=provider))
+        client_id_lists=[TOKEN_AUDIENCE], tags=tags, opts=pulumi.ResourceOptions(provider=provider))
         for account, provider in accounts.items()}
     return CloudAccess(
         subscriptions={s: azure_native.Provider(f"azure-{s}", subscription_id=s) for s in subscriptions},
