@@ -7,7 +7,7 @@ import json
 import pytest
 
 from odoo_platform.cli import main
-from tests.conftest import DIGEST, ROOT, estate
+from tests.conftest import BASE_ESTATE, DIGEST, ROOT, estate
 from tests.stack_plans import all_stacks, plan_of
 
 PROD_HYBRID = estate(
@@ -18,6 +18,8 @@ PROD_HYBRID = estate(
         {"name": "bank", "tier": 1, "users": 60, "hostname": "bank.erp.example.com", "isolation": "dedicated"},
         {"name": "agency", "tier": 3, "users": 8, "hostname": "agency.erp.example.com", "isolation": "shared"},
     ],
+    # In steady state: the archives were locked by an approved change after the first deployment (README).
+    azure=BASE_ESTATE["azure"] | {"archiveLockChange": "CHG-2026-0001"},
 )
 
 
@@ -48,7 +50,7 @@ def test_a_compliant_production_estate_passes(tmp_path, prod_plan, capsys):
     code, report = _policy(tmp_path, prod_plan)
     assert code == 0, capsys.readouterr().out
     assert report["passed"] and report["environment"] == "prod"
-    assert report["packs"] == ["encryption", "governance", "resilience", "segregation"]
+    assert report["packs"] == ["cloud", "encryption", "governance", "resilience", "segregation"]
 
 
 def _weaken(plan, type_, change):
@@ -115,7 +117,7 @@ def test_plan_runs_the_packs_and_no_policy_skips_them(tmp_path, capsys):
 def test_unknown_pack_and_bad_plan_exit_2(tmp_path, capsys):
     (tmp_path / "plan.json").write_text(json.dumps(plan_of("dev")))
     assert main(["policy", "--plan", str(tmp_path / "plan.json"), "--pack", "nope"]) == 2
-    assert "is not a policy pack (known packs: encryption, governance, resilience, segregation)" in capsys.readouterr().err
+    assert "is not a policy pack (known packs: cloud, encryption, governance, resilience, segregation)" in capsys.readouterr().err
     (tmp_path / "junk.json").write_text("[]")
     assert main(["policy", "--plan", str(tmp_path / "junk.json")]) == 2
 

@@ -12,6 +12,7 @@ from odoo_platform.policy.rule import Context, Resource
 from odoo_platform.policy.rules import PACKS
 from odoo_platform.policy.runner import run_pack
 from tests.conftest import ROOT
+from tests.test_azure_policy import AZURE_CASES, AZURE_STACK_RULES
 from tests.stack_plans import plan_of
 
 DEV, PROD = Context("dev"), Context("prod")
@@ -171,6 +172,9 @@ CASES = {
 }
 STACK_RULES = {"SEG-02", "SEG-11", "RES-09", "ENC-15", "SEG-15", "RES-15", "RES-18", "ENC-17", "SUP-03",
                "DEL-01", "DEL-03", "DEL-04"}
+# The cloud pack's rules keep their cases beside them.
+CASES |= AZURE_CASES
+STACK_RULES |= AZURE_STACK_RULES
 
 
 def test_rule_ids_are_unique_and_every_rule_has_cases():
