@@ -46,13 +46,13 @@ def violations(plan: dict) -> list[str]:
     return found
 
 
-def _longest_dedicated(**changes) -> dict:
-    tenants = [{"name": LONGEST_TENANT, "tier": 1, "users": 60, "hostname": "erp.northbank.example.com"}]
+def _longest_dedicated(name: str = LONGEST_TENANT) -> dict:
+    tenants = [{"name": name, "tier": 1, "users": 60, "hostname": "erp.northbank.example.com"}]
     return estate(environment="prod", image=DIGEST, tenancy="dedicated", tenants=tenants,
                   kubernetes={"createCluster": True}, redis="managed",
                   azure={"agentNetwork": {"virtualNetworkId": "/subscriptions/5f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b/"
                                           "resourceGroups/agents/providers/Microsoft.Network/virtualNetworks/agents",
-                                          "addressSpace": ["10.60.0.0/24"]}}, **changes)
+                                          "addressSpace": ["10.60.0.0/24"]}})
 
 
 def test_the_rules_cover_every_globally_unique_and_length_limited_type():
@@ -90,3 +90,8 @@ def test_names_are_stable_per_stack_and_placement_and_differ_between_placements(
         return sorted(r["inputs"]["vaultName"] for r in plan["resources"] if r["type"] == "azure-native:keyvault:Vault")
 
     assert names(first) == names(second) and len(set(names(first))) == len(names(first)) == 3  # cmk, geo, cluster
+
+
+def test_a_tenant_name_with_consecutive_hyphens_still_names_valid_resources(plan_for):
+    plan = plan_for(_longest_dedicated("bank--north"))
+    assert violations(plan) == []

@@ -10,6 +10,7 @@ Limits: https://learn.microsoft.com/azure/azure-resource-manager/management/reso
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pulumi
 
@@ -32,8 +33,9 @@ def key_vault_name(placement: str, purpose: str = "cmk") -> str:
 
 
 def postgres_server_name(placement: str) -> str:
-    """Globally unique DNS label (<name>.postgres.database.azure.com), 3-63 lowercase letters, digits, hyphens."""
-    return f"odoo-pg-{_digest(placement, 'postgres')[:20]}"
+    """Globally unique DNS label (<name>.postgres.database.azure.com), 3-63 lowercase letters, digits and single
+    hyphens: the placement (so an operator reads whose server a host is) and a stable suffix, at most 51 characters."""
+    return f"{re.sub('-+', '-', placement)}-{_digest(placement, 'postgres')[:10]}"
 
 
 def backup_vault_name(placement: str) -> str:
