@@ -343,10 +343,17 @@ def _cidr_list(values: list[str], example: str) -> list[str]:
             raise ValueError(f"{value!r} is not a CIDR range ({exc}; use a network address and prefix, "
                              f"e.g. {example})") from None
     return values
+KUBERNETES_VERSIONS = ("1.35", "1.36")
+"""Minor versions the program may create a cluster with: those still in community support on 2026-11-30
+(1.34 ended 2026-10-27: https://kubernetes.io/releases/1.34/, 1.35 ends 2027-02-28: https://kubernetes.io/releases/1.35/)
+and in AKS's GA calendar (https://learn.microsoft.com/azure/aks/supported-kubernetes-versions#aks-kubernetes-release-calendar).
+Widen it when a release reaches AKS GA; drop one when it leaves support."""
 
 
 class KubernetesSettings(_Model):
-    version: str = Field(default="1.30", pattern=r"^1\.\d{2}$")
+    version: str = Field(
+        default="1.35", description=f"Kubernetes minor version of a created cluster, one of {', '.join(KUBERNETES_VERSIONS)}."
+    )
     create_cluster: StrictBool = Field(
         default=False,
         description="Create a private AKS/EKS cluster; false uses the existing cluster of the ambient kubeconfig.",
@@ -386,10 +393,87 @@ class KubernetesSettings(_Model):
         "empty: the image's system store on Azure, whose server certificates chain to public roots.",
     )
 
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if value not in KUBERNETES_VERSIONS:
+            raise ValueError(f"{value!r} is not a supported Kubernetes minor version (use one of "
+                             f"{', '.join(KUBERNETES_VERSIONS)}: older ones are out of support)")
+        return value
+
     @field_validator("admin_cidrs")
     @classmethod
     def _cidrs(cls, values: list[str]) -> list[str]:
         return _cidr_list(values, "10.40.250.0/28")
+
+
+AZURE_VNET_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/Microsoft\.Network/virtualNetworks/[-\w.]{2,64}$"
+)
+PAIRED_REGIONS = {
+    "westeurope": "northeurope", "northeurope": "westeurope", "germanywestcentral": "germanynorth",
+    "germanynorth": "germanywestcentral", "francecentral": "francesouth", "francesouth": "francecentral",
+    "uksouth": "ukwest", "ukwest": "uksouth", "swedencentral": "swedensouth", "swedensouth": "swedencentral",
+    "switzerlandnorth": "switzerlandwest", "switzerlandwest": "switzerlandnorth", "norwayeast": "norwaywest",
+    "norwaywest": "norwayeast", "eastus": "westus", "westus": "eastus", "eastus2": "centralus", "centralus": "eastus2",
+}
+"""Azure region pairs (https://learn.microsoft.com/azure/reliability/cross-region-replication-azure#azure-paired-regions):
+geo-redundant PostgreSQL backups go to the pair, so the geo-backup key lives there."""
+
+
+class PeerNetwork(_Model):
+    """An existing virtual network the estate's network is peered with and whose DNS resolves the private zones."""
+
+    virtual_network_id: str = Field(description="ARM id of the virtual network.")
+    address_space: Annotated[list[str], Field(min_length=1)] = Field(
+        description="Its address prefixes (peered networks may not overlap: the plan checks it)."
+    )
+
+    @field_validator("virtual_network_id")
+    @classmethod
+    def _vnet_id(cls, value: str) -> str:
+        if not AZURE_VNET_ID.match(value):
+            raise ValueError(f"{value!r} is not a virtual network id (use /subscriptions/<id>/resourceGroups/<group>/"
+                             "providers/Microsoft.Network/virtualNetworks/<name>)")
+        return value
+
+    @field_validator("address_space")
+    @classmethod
+    def _prefixes(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a CIDR range ({exc})") from None
+        return values
+
+
+class AzureSettings(_Model):
+    """Azure-only settings (`odoo-platform:azure`)."""
+
+    paired_region: str = Field(default="", description="Region of the geo-backup key; default: the region's Azure pair.")
+    workload_network: Optional[PeerNetwork] = Field(
+        default=None,
+        description="Without createCluster: the virtual network of the existing cluster's nodes, peered with the estate's "
+                    "and linked to its private DNS zones so workloads reach the database, cache, vault and archive.",
+    )
+    agent_network: Optional[PeerNetwork] = Field(
+        default=None,
+        description="The virtual network the deploying agent runs in, peered and DNS-linked so it reaches the private "
+                    "API server (createCluster) and private endpoints.",
+    )
+    archive_lock_change: str = Field(
+        default="",
+        description="The approved change that locks the archive's immutability policy (Azure creates it only "
+                    "Unlocked); empty: Unlocked.",
+    )
+
+    def geo_backup_region(self, region: str) -> str:
+        paired = self.paired_region or PAIRED_REGIONS.get(region, "")
+        if not paired:
+            raise EstateConfigError(f"azure.pairedRegion: {region} has no known Azure pair; set odoo-platform:azure."
+                                    "pairedRegion to the region geo-redundant backups go to")
+        return paired
 
 
 KMS_KEY_REFERENCE = re.compile(r"^(azurekms|awskms|gcpkms|hashivault)://\S+$")
@@ -506,6 +590,7 @@ class Estate(_Model):
     change_calendar: ChangeCalendar = ChangeCalendar()
     kubernetes: KubernetesSettings = KubernetesSettings()
     postgres: PostgresSettings = PostgresSettings()
+    azure: AzureSettings = AzureSettings()
     redis: Optional[RedisMode] = Field(
         default=None, description="in-cluster or managed Redis for sessions; managed by default in prod."
     )

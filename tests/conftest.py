@@ -35,6 +35,11 @@ BASE_ESTATE: dict[str, Any] = {
     # Staging and production need a signing key; dev accepts one (signatures are then audited).
     "imagePolicy": {"signingKey": "azurekms://kv-odoo-signing.vault.azure.net/cosign"},
     "kubernetes": {"operationsIdentity": "5b0e2c4d-1a3f-4e6b-9c8d-7f2a1b3c4d5e"},  # Azure uploads need it
+    # The existing cluster's network, peered with the estate's so its workloads reach the private endpoints (AZ-10).
+    "azure": {"workloadNetwork": {
+        "virtualNetworkId": "/subscriptions/5f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/aks/providers/"
+                            "Microsoft.Network/virtualNetworks/aks-vnet",
+        "addressSpace": ["10.50.0.0/16"]}},
 }
 
 

@@ -64,15 +64,21 @@ def test_azure_postgres_and_backups_keep_the_tier_promise(plan_for, tier):
     assert account["encryption"]["keySource"] == "Microsoft.Keyvault"
     assert account["immutableStorageWithVersioning"]["immutabilityPolicy"] == {
         "allowProtectedAppendWrites": False, "immutabilityPeriodSinceCreationInDays": spec.archive_retention_days,
-        "state": "Locked"}
+        "state": "Unlocked"}  # Azure creates it Unlocked; the lock is the approved azure.archiveLockChange (test_azure_*)
     blob_service = _one(plan, "azure-native:storage:BlobServiceProperties")["inputs"]
     assert blob_service["isVersioningEnabled"] and blob_service["deleteRetentionPolicy"]["enabled"]
     assert resources_of(plan, "azure-native:storage:ManagementPolicy")
 
-    vault_props = _one(plan, "azure-native:keyvault:Vault")["inputs"]["properties"]
-    assert vault_props["enablePurgeProtection"] and vault_props["enableRbacAuthorization"]
-    key = _one(plan, "azure-native:keyvault:Key")
-    assert key["protect"] and key["inputs"]["properties"]["rotationPolicy"]["lifetimeActions"][0]["action"]["type"] == "rotate"
+    # Geo-redundant tiers add the paired region's geo-backup vault and key (test_azure_data_plane.py).
+    vaults = resources_of(plan, "azure-native:keyvault:Vault")
+    keys = resources_of(plan, "azure-native:keyvault:Key")
+    assert len(vaults) == len(keys) == (2 if spec.geo_redundant_backup else 1)
+    for vault in vaults:
+        vault_props = vault["inputs"]["properties"]
+        assert vault_props["enablePurgeProtection"] and vault_props["enableRbacAuthorization"]
+    for key in keys:
+        assert key["protect"]
+        assert key["inputs"]["properties"]["rotationPolicy"]["lifetimeActions"][0]["action"]["type"] == "rotate"
 
     cache = _one(plan, "azure-native:redis:Redis")["inputs"]
     assert cache["enableNonSslPort"] is False and cache["minimumTlsVersion"] == "1.2"
@@ -148,7 +154,7 @@ def test_dedicated_tenants_never_share_a_server_vault_or_key(plan_for, cloud):
     plan = plan_for(_prod(cloud, 1, tenancy="hybrid", tenants=HYBRID))
     server_type = "azure-native:dbforpostgresql:Server" if cloud == "azure" else "aws:rds/instance:Instance"
     key_type = "azure-native:keyvault:Key" if cloud == "azure" else "aws:kms/key:Key"
-    keys = {r["urn"] for r in resources_of(plan, key_type) if not r["name"].endswith(("-dr-cmk", "-efs-cmk"))}
+    keys = {r["urn"] for r in resources_of(plan, key_type) if not r["name"].endswith(("-dr-cmk", "-efs-cmk", "-geo-cmk"))}
     servers = resources_of(plan, server_type)
     assert len(servers) == 3 and len(keys) == 3
     key_of = {s["inputs"]["tags"]["postgres-server"]: set(s["dependsOn"]) & keys for s in servers}

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from odoo_platform.cli import main
-from tests.conftest import DIGEST, ROOT, estate
+from tests.conftest import BASE_ESTATE, DIGEST, ROOT, estate
 from tests.stack_plans import all_stacks, plan_of
 
 # Production pins every image by digest (RES-04), the platform's own jobs' included: estate() names
@@ -20,6 +20,8 @@ PROD_HYBRID = estate(
         {"name": "bank", "tier": 1, "users": 60, "hostname": "bank.erp.example.com", "isolation": "dedicated"},
         {"name": "agency", "tier": 3, "users": 8, "hostname": "agency.erp.example.com", "isolation": "shared"},
     ],
+    # In steady state: the archives were locked by an approved change after the first deployment (README).
+    azure=BASE_ESTATE["azure"] | {"archiveLockChange": "CHG-2026-0001"},
 )
 
 

@@ -12,6 +12,7 @@ from odoo_platform.policy.rule import Context, Resource
 from odoo_platform.policy.rules import PACKS
 from odoo_platform.policy.runner import run_pack
 from tests.conftest import ROOT
+from tests.test_azure_policy import AZURE_CASES, AZURE_STACK_RULES
 from tests.stack_plans import plan_of
 from tests.test_aws_policy import AWS_CASES
 
@@ -170,6 +171,9 @@ STACK_RULES = {"SEG-02", "SEG-11", "SEG-12", "RES-09", "ENC-15", "SEG-15", "RES-
 # The cloud pack's AWS rules: cases and stack-rule tests in tests/test_aws_policy.py.
 CASES |= AWS_CASES
 STACK_RULES |= {"AWS-02", "AWS-03", "AWS-04", "AWS-05"}
+# The cloud pack's rules keep their cases beside them.
+CASES |= AZURE_CASES
+STACK_RULES |= AZURE_STACK_RULES
 
 
 def test_rule_ids_are_unique_and_every_rule_has_cases():

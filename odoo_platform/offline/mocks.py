@@ -40,6 +40,9 @@ AZURE_PROVIDERS = {
     "redis:Redis": "Microsoft.Cache/redis",
     "network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
     "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters",
+    "network:VirtualNetworkPeering": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+    "network:PrivateDnsZoneGroup": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+    "authorization:RoleAssignment": "Microsoft.Authorization/roleAssignments",
 }
 
 # The input that carries a resource's own name, where the program sets one (else: auto-named).
@@ -58,6 +61,11 @@ AZURE_OWN_NAME_INPUT = {
     "keyvault:Secret": "secretName",
     "storage:StorageAccount": "accountName",
     "network:PrivateEndpoint": "privateEndpointName",
+    "keyvault:Vault": "vaultName",
+    "redis:Redis": "name",
+    "network:VirtualNetworkPeering": "virtualNetworkPeeringName",
+    "network:PrivateDnsZoneGroup": "privateDnsZoneGroupName",
+    "containerservice:ManagedCluster": "resourceName",
 }
 
 
@@ -142,6 +150,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         path = AZURE_PROVIDERS.get(kind)
         if kind == "resources:ResourceGroup":
             resource_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{physical}"
+        elif kind == "network:Subnet":
+            # A child resource's id names its parent: the reachability rule reads the network from it.
+            resource_id = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.Network/"
+                           f"virtualNetworks/{inputs.get('virtualNetworkName')}/subnets/{physical}")
         else:
             resource_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/{path or kind}/{physical}"
         state = inputs | {"name": physical, "id": resource_id} | _azure_computed(kind, physical, inputs)
@@ -227,6 +239,9 @@ def _azure_computed(kind: str, physical: str, inputs: dict[str, Any]) -> dict[st
     if kind == "storage:StorageAccount":
         return {"primaryEndpoints": {"blob": f"https://{physical}.blob.core.windows.net/",
                                      "file": f"https://{physical}.file.core.windows.net/"}}
+    if kind == "dataprotection:BackupVault":
+        # The system-assigned identity ARM creates with the vault (Azure Backup reads the server with it).
+        return {"identity": inputs.get("identity", {}) | {"principalId": _uuid(digest), "tenantId": _uuid(digest[3:])}}
     if kind == "containerservice:ManagedCluster":
         return {"oidcIssuerProfile": {"enabled": True, "issuerUrl": f"https://westeurope.oic.prod-aks.azure.com/{digest[:36]}/"}}
     if kind == "redis:Redis":

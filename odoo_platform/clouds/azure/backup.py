@@ -3,31 +3,30 @@ per tier, and a Storage Account for logical dumps and filestore archives."""
 
 from __future__ import annotations
 
-import hashlib
-
 import pulumi
 from pulumi_azure_native import dataprotection, storage
 
+from odoo_platform.clouds.azure.keys import grant
+from odoo_platform.clouds.azure.names import backup_vault_name, storage_account_name
 from odoo_platform.clouds.azure.network import private_endpoint
 from odoo_platform.clouds.base import BackupStore, Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import placement_tags
-from odoo_platform.sharding import estate_stack
 from odoo_platform.tiers import TierSpec
 
 POSTGRES_DATASOURCE = "Microsoft.DBforPostgreSQL/flexibleServers"
 ARCHIVE_CONTAINER = "odoo-archives"
+# Built-in roles Azure Backup needs to protect a flexible server
+# (https://learn.microsoft.com/azure/backup/backup-azure-database-postgresql-flex-overview#permissions-for-an-azure-database-for-postgresql-flexible-server-backup):
+POSTGRES_LTR_BACKUP_ROLE = "c088a766-074b-43ba-90d4-1fb21feae531"
+"""PostgreSQL Flexible Server Long Term Retention Backup Role, on the server."""
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+"""Reader, on the server's resource group."""
 
 
 def weekly_full_backups(tier: TierSpec) -> str:
     """ISO 8601 repeating interval of the vaulted full backup (PITR covers the RPO in between)."""
     return "R/2025-01-05T01:00:00+00:00/P1D" if tier.backup_interval_minutes <= 1440 else "R/2025-01-05T01:00:00+00:00/P1W"
-
-
-def storage_account_name(placement: str) -> str:
-    """Globally unique, 3-24 lowercase alphanumerics, stable for a stack and placement."""
-    digest = hashlib.sha256(f"{pulumi.get_project()}/{estate_stack()}/{placement}".encode()).hexdigest()
-    return f"odoo{digest[:18]}"
 
 
 def create_backup_vault(
@@ -41,9 +40,12 @@ def create_backup_vault(
     child = pulumi.ResourceOptions(parent=owner)
     vault = dataprotection.BackupVault(
         f"{name}-vault",
+        vault_name=backup_vault_name(placement),
         resource_group_name=group.name,
         location=foundation.location,
-        identity=dataprotection.DppIdentityDetailsArgs(type="UserAssigned", user_assigned_identities=[identity.id]),
+        # The system identity is the one Azure Backup uses to read the server; the user-assigned one reads the CMK.
+        identity=dataprotection.DppIdentityDetailsArgs(type="SystemAssigned,UserAssigned",
+                                                       user_assigned_identities=[identity.id]),
         properties=dataprotection.BackupVaultArgs(
             storage_settings=[
                 dataprotection.StorageSettingArgs(
@@ -72,8 +74,15 @@ def create_backup_vault(
             ),
         ),
         tags=tags,
-        opts=stateful,
+        opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[key_ring.handles["grant"]])),
     )
+    client = key_ring.handles["client"]
+    vault_principal = vault.identity.apply(lambda found: found.principal_id if found else "")
+    backup_grants = [
+        grant(f"{name}-server-backup-access", server.resource_id, vault_principal, POSTGRES_LTR_BACKUP_ROLE,
+              client.subscription_id, stateful),
+        grant(f"{name}-group-read-access", group.id, vault_principal, READER, client.subscription_id, stateful),
+    ]
     vault_store = dataprotection.DataStoreInfoBaseArgs(data_store_type="VaultStore", object_type="DataStoreInfoBase")
     policy = dataprotection.BackupPolicy(
         f"{name}-policy",
@@ -134,7 +143,8 @@ def create_backup_vault(
             policy_info=dataprotection.PolicyInfoArgs(policy_id=policy.id),
         ),
         tags=tags,
-        opts=stateful,
+        # Protection fails unless the vault's identity can already read the server.
+        opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=backup_grants)),
     )
     account = _archive_account(name, estate, placement, tier, foundation, key_ring, tags, stateful, child)
     return BackupStore(
@@ -150,6 +160,7 @@ def _archive_account(
     group = foundation.handles["resource_group"]
     identity = key_ring.handles["identity"]
     production = estate.environment is Environment.PROD
+    lock_change = estate.azure.archive_lock_change
     account = storage.StorageAccount(
         f"{name}-archive",
         account_name=storage_account_name(placement),
@@ -180,12 +191,16 @@ def _archive_account(
             enabled=True,
             immutability_policy=storage.AccountImmutabilityPolicyPropertiesArgs(
                 immutability_period_since_creation_in_days=tier.archive_retention_days,
-                state=storage.AccountImmutabilityPolicyState.LOCKED if production else storage.AccountImmutabilityPolicyState.UNLOCKED,
+                # Azure creates the policy only Disabled or Unlocked and locks it in a later update
+                # (https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies#configure-a-version-level-immutability-policy):
+                # the lock is a separate, approved change (azure.archiveLockChange), recorded on the account.
+                state=(storage.AccountImmutabilityPolicyState.LOCKED if lock_change
+                       else storage.AccountImmutabilityPolicyState.UNLOCKED),
                 allow_protected_append_writes=False,
             ),
         ),
-        tags=tags,
-        opts=stateful,
+        tags=tags | ({"immutability-lock-change": lock_change} if lock_change else {}),
+        opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[key_ring.handles["grant"]])),
     )
     storage.BlobServiceProperties(
         f"{name}-archive-blob-service",
@@ -219,9 +234,10 @@ def _archive_account(
                     definition=storage.ManagementPolicyDefinitionArgs(
                         filters=storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"], prefix_match=[f"{ARCHIVE_CONTAINER}/"]),
                         actions=storage.ManagementPolicyActionArgs(
+                            # Cool only: the account is ZRS/GZRS, where the archive tier does not exist
+                            # (https://learn.microsoft.com/azure/storage/blobs/access-tiers-overview#archive-access-tier).
                             base_blob=storage.ManagementPolicyBaseBlobArgs(
                                 tier_to_cool=storage.DateAfterModificationArgs(days_after_modification_greater_than=30),
-                                tier_to_archive=storage.DateAfterModificationArgs(days_after_modification_greater_than=180),
                             )
                         ),
                     ),
@@ -230,5 +246,5 @@ def _archive_account(
         ),
         opts=child,
     )
-    private_endpoint(f"{name}-archive", foundation, account.id, "blob", "blob", child, tags)
+    private_endpoint(f"{name}-archive", foundation, account.id, account.name, "blob", "blob", child, tags)
     return account

@@ -8,10 +8,17 @@ import base64
 import pulumi
 from pulumi_azure_native import containerservice
 
+from odoo_platform.clouds.azure.keys import CRYPTO_USER, grant
 from odoo_platform.clouds.azure.network import POD_CIDR
 from odoo_platform.clouds.base import ClusterAccess, Foundation, KeyRing
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import cloud_tags
+
+# What a private cluster with its own identity, DNS zone and subnets needs
+# (https://learn.microsoft.com/azure/aks/private-clusters#configure-a-private-dns-zone,
+#  https://learn.microsoft.com/azure/aks/api-server-vnet-integration#prerequisites):
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+PRIVATE_DNS_ZONE_CONTRIBUTOR = "b12aa53e-6015-4669-85d0-8515ebb3ae7f"
 
 
 def create_cluster(
@@ -22,6 +29,18 @@ def create_cluster(
     settings = estate.kubernetes
     identity = key_ring.handles["identity"]
     production = estate.environment is Environment.PROD
+    client = key_ring.handles["client"]
+    zone = foundation.handles["zones"]["apiserver"]
+    grants = [
+        key_ring.handles["grant"],
+        # The KMS plugin encrypts and decrypts with the key (wrap/unwrap alone is not enough).
+        grant(f"{name}-kms-access", key_ring.store_id, identity.principal_id, CRYPTO_USER, client.subscription_id,
+              stateful),
+        grant(f"{name}-network-access", foundation.handles["vnet"].id, identity.principal_id, NETWORK_CONTRIBUTOR,
+              client.subscription_id, stateful),
+        grant(f"{name}-dns-access", zone.id, identity.principal_id, PRIVATE_DNS_ZONE_CONTRIBUTOR, client.subscription_id,
+              stateful),
+    ]
     cluster = containerservice.ManagedCluster(
         f"{name}-aks",
         resource_group_name=group.name,
@@ -36,8 +55,14 @@ def create_cluster(
         enable_rbac=True,
         disable_local_accounts=True,
         aad_profile=containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),
+        # A KMS key in a private vault needs API server VNet integration
+        # (https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption#turn-on-kms-for-a-private-key-vault).
         api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
-            enable_private_cluster=True, disable_run_command=True
+            enable_private_cluster=True,
+            disable_run_command=True,
+            enable_vnet_integration=True,
+            subnet_id=foundation.handles["subnets"]["apiserver"].id,
+            private_dns_zone=zone.id,
         ),
         oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
         security_profile=containerservice.ManagedClusterSecurityProfileArgs(
@@ -78,7 +103,7 @@ def create_cluster(
             node_os_upgrade_channel=containerservice.NodeOSUpgradeChannel.NODE_IMAGE,
         ),
         tags=cloud_tags(estate),
-        opts=stateful,
+        opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=grants)),
     )
     credentials = containerservice.list_managed_cluster_user_credentials_output(
         resource_group_name=group.name, resource_name=cluster.name

@@ -7,6 +7,8 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql
 
+from odoo_platform.clouds.azure.keys import create_geo_backup_key
+from odoo_platform.clouds.azure.names import postgres_server_name
 from odoo_platform.clouds.base import Foundation, KeyRing, PostgresServer
 from odoo_platform.config import Environment, Estate
 from odoo_platform.labels import placement_tags
@@ -20,6 +22,10 @@ def server_parameters(server: ServerPlan) -> dict[str, str]:
     return {
         "require_secure_transport": "on",
         "ssl_min_protocol_version": "TLSv1.2",
+        # Static: Azure applies it only after a restart
+        # (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-server-parameters#static-parameters).
+        # Pulumi has no restart resource: an operator restarts the server once after the first `pulumi up` and after
+        # each change of maxConnections, in the maintenance window (README, "First deployment on Azure").
         "max_connections": str(server.max_connections),
         "log_min_duration_statement": "2000",
         "log_connections": "on",
@@ -41,8 +47,27 @@ def create_postgres_server(
     identity = key_ring.handles["identity"]
     sku_name, sku_tier = _sku(server.vcores, estate.environment is Environment.PROD)
     window = estate.window_for(server.tier_number)
+    identities = [identity.id]
+    grants: list[pulumi.Resource] = [key_ring.handles["grant"]]
+    encryption = dbforpostgresql.DataEncryptionArgs(
+        type=dbforpostgresql.DataEncryptionType.AZURE_KEY_VAULT,
+        primary_key_uri=key_ring.key_id,
+        primary_user_assigned_identity_id=identity.id,
+    )
+    if server.geo_redundant_backup:
+        geo = create_geo_backup_key(name, estate, server.key, foundation, stateful)
+        identities.append(geo.identity.id)
+        grants.append(geo.grant)
+        encryption = dbforpostgresql.DataEncryptionArgs(
+            type=dbforpostgresql.DataEncryptionType.AZURE_KEY_VAULT,
+            primary_key_uri=key_ring.key_id,
+            primary_user_assigned_identity_id=identity.id,
+            geo_backup_key_uri=geo.key_uri,
+            geo_backup_user_assigned_identity_id=geo.identity.id,
+        )
     pg = dbforpostgresql.Server(
         f"{name}-server",
+        server_name=postgres_server_name(server.key),
         resource_group_name=group.name,
         location=foundation.location,
         version=dbforpostgresql.PostgresMajorVersion(str(server.version)),
@@ -70,13 +95,11 @@ def create_postgres_server(
         ),
         identity=dbforpostgresql.UserAssignedIdentityArgs(
             type=dbforpostgresql.IdentityType.USER_ASSIGNED,
-            user_assigned_identities=identity.id.apply(lambda identity_id: {identity_id: dbforpostgresql.UserIdentityArgs()}),
+            user_assigned_identities=pulumi.Output.all(*identities).apply(
+                lambda ids: {identity_id: dbforpostgresql.UserIdentityArgs() for identity_id in ids}
+            ),
         ),
-        data_encryption=dbforpostgresql.DataEncryptionArgs(
-            type=dbforpostgresql.DataEncryptionType.AZURE_KEY_VAULT,
-            primary_key_uri=key_ring.key_id,
-            primary_user_assigned_identity_id=identity.id,
-        ),
+        data_encryption=encryption,
         auth_config=dbforpostgresql.AuthConfigArgs(
             password_auth=dbforpostgresql.PasswordBasedAuth.ENABLED,
             active_directory_auth=dbforpostgresql.MicrosoftEntraAuth.ENABLED,
@@ -87,7 +110,8 @@ def create_postgres_server(
             custom_window="Enabled", day_of_week=window.day_of_week, start_hour=window.start_hour, start_minute=0
         ),
         tags=placement_tags(estate, server.key, tier=server.tier_number) | {"postgres-server": server.key},
-        opts=stateful,
+        # The server reads its keys at creation: wait until the identities' grants have propagated.
+        opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=grants)),
     )
     child = pulumi.ResourceOptions(parent=owner)
     previous: list[pulumi.Resource] = [pg]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import redis
 
+from odoo_platform.clouds.azure.names import redis_name
 from odoo_platform.clouds.azure.network import private_endpoint
 from odoo_platform.clouds.base import CacheEndpoint, Foundation, KeyRing
 from odoo_platform.config import Estate
@@ -22,6 +23,7 @@ def create_redis_cache(
     tags = placement_tags(estate, placement)
     cache = redis.Redis(
         f"{name}-cache",
+        name=redis_name(placement),
         resource_group_name=group.name,
         location=foundation.location,
         # Premium encrypts at rest with platform keys and supports zones and private endpoints.
@@ -36,7 +38,7 @@ def create_redis_cache(
         tags=tags,
         opts=stateful,
     )
-    private_endpoint(f"{name}-cache", foundation, cache.id, "redisCache", "redis", pulumi.ResourceOptions(parent=owner), tags)
+    private_endpoint(f"{name}-cache", foundation, cache.id, cache.name, "redisCache", "redis", pulumi.ResourceOptions(parent=owner), tags)
     keys = redis.list_redis_keys_output(name=cache.name, resource_group_name=group.name)
     return CacheEndpoint(
         host=cache.host_name,

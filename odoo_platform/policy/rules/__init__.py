@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from odoo_platform.policy.rule import Rule
 from odoo_platform.policy.rules.aws import AWS
+from odoo_platform.policy.rules.azure import AZURE
 from odoo_platform.policy.rules.delivery import DELIVERY
 from odoo_platform.policy.rules.encryption import ENCRYPTION
 from odoo_platform.policy.rules.governance import GOVERNANCE
@@ -14,7 +15,7 @@ from odoo_platform.policy.rules.segregation import SEGREGATION
 
 PACKS: Mapping[str, list[Rule]] = {
     "encryption": ENCRYPTION, "segregation": SEGREGATION, "resilience": RESILIENCE, "governance": GOVERNANCE + DELIVERY,
-    "cloud": AWS,
+    "cloud": AZURE + AWS,
 }
 ALL_RULES: tuple[Rule, ...] = tuple(rule for rules in PACKS.values() for rule in rules)
 
