@@ -367,8 +367,8 @@ class ChartImage:
     Kyverno (kyverno/kyverno kyverno-chart-3.3.4, charts/kyverno/templates/_helpers/_image.tpl and the
     controllers' `*.image` helpers) renders `registry/repository:tag`; the AWS Load Balancer Controller
     (aws/eks-charts stable/aws-load-balancer-controller 1.13.4, templates/deployment.yaml) renders
-    `repository:tag`. None has a digest field, so `tag` is `tag@sha256:...`, which each renders verbatim
-    (Traefik's values.yaml documents digests this way and strips `@...` for its version check)."""
+    `repository:tag`. None has a digest field, so `tag` is `tag@sha256:...`, which each prints verbatim
+    (Traefik's `traefik.proxyVersion` drops what follows '@' from the tag before its version checks)."""
 
     registry: str
     repository: str

@@ -180,7 +180,7 @@ def create_cluster(
                 "replicaCount": 2,
                 "serviceAccount": {"create": True, "name": LBC_SERVICE_ACCOUNT.split(":")[1],
                                    "annotations": {"eks.amazonaws.com/role-arn": lbc_role.arn}},
-                # The chart's one image (aws/eks-charts stable/aws-load-balancer-controller 1.13.4, commit a69a33a:
+                # The chart's one image (aws/eks-charts stable/aws-load-balancer-controller 1.13.4, commit a69a33a633a2:
                 # values.yaml `image` {repository, tag}, no digest key; templates/deployment.yaml renders
                 # "repository:tag", so the digest rides in the tag). Empty: the chart's
                 # public.ecr.aws/eks/aws-load-balancer-controller:v2.13.4.
