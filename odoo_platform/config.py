@@ -350,6 +350,67 @@ and in AKS's GA calendar (https://learn.microsoft.com/azure/aks/supported-kubern
 Widen it when a release reaches AKS GA; drop one when it leaves support."""
 
 
+def _chart_image(value: str) -> str:
+    # The charts' image helpers all render `repository:tag` (see ChartImage), so a digest travels
+    # inside the tag; a digest without a tag could not be rendered.
+    if value:
+        reference = parse_image_reference(value)
+        if reference.digest and not reference.tag:
+            raise ValueError(f"{value!r} has a digest but no tag; the chart renders repository:tag, so give both "
+                             "(use registry/repository:tag@sha256:<64 hex>)")
+    return value
+
+
+ChartImageRef = Annotated[str, AfterValidator(_chart_image)]
+"""A config value naming an image a Helm chart runs; empty: the chart's own image for its version."""
+
+
+@dataclass(frozen=True)
+class ChartImage:
+    """A chart image setting split as the charts' values take it. Traefik (traefik/traefik-helm-chart
+    v36.3.0, traefik/templates/_helpers.tpl `traefik.image-name`) renders `registry/repository:tag`;
+    Kyverno (kyverno/kyverno kyverno-chart-3.3.4, charts/kyverno/templates/_helpers/_image.tpl and the
+    controllers' `*.image` helpers) renders `registry/repository:tag`; the AWS Load Balancer Controller
+    (aws/eks-charts stable/aws-load-balancer-controller 1.13.4, templates/deployment.yaml) renders
+    `repository:tag`. None has a digest field, so `tag` is `tag@sha256:...`, which each prints verbatim
+    (Traefik's `traefik.proxyVersion` drops what follows '@' from the tag before its version checks)."""
+
+    registry: str
+    repository: str
+    tag: str
+
+    @classmethod
+    def of(cls, value: str) -> "ChartImage":
+        reference = parse_image_reference(value)
+        tag = f"{reference.tag}@{reference.digest}" if reference.digest else reference.tag
+        return cls(registry=reference.domain, repository="/".join(reference.path), tag=tag)
+
+    def registry_values(self) -> dict[str, str]:
+        """{registry, repository, tag}: the Traefik and Kyverno charts' image keys."""
+        return {"registry": self.registry, "repository": self.repository, "tag": self.tag}
+
+    def repository_values(self) -> dict[str, str]:
+        """{repository (with the registry), tag}: the AWS Load Balancer Controller chart's image keys."""
+        return {"repository": "/".join(filter(None, (self.registry, self.repository))), "tag": self.tag}
+
+
+class KyvernoImages(_Model):
+    """The images the Kyverno chart runs, by its values keys at chart 3.3.4 (kyverno/kyverno tag
+    kyverno-chart-3.3.4, charts/kyverno/values.yaml); empty: the chart's own (ghcr.io/kyverno/*:<appVersion>,
+    and docker.io bitnami/kubectl:1.30.2 for the hooks). The `test.image` busybox only runs under `helm test`."""
+
+    admission_controller: ChartImageRef = Field(default="", description="admissionController.container.image")
+    init: ChartImageRef = Field(default="", description="admissionController.initContainer.image (kyvernopre)")
+    background_controller: ChartImageRef = Field(default="", description="backgroundController.image")
+    cleanup_controller: ChartImageRef = Field(default="", description="cleanupController.image")
+    reports_controller: ChartImageRef = Field(default="", description="reportsController.image")
+    cli: ChartImageRef = Field(default="", description="crds.migration.image: the post-upgrade CRD migration hook "
+                               "(kyverno-cli)")
+    kubectl: ChartImageRef = Field(default="", description="webhooksCleanup.image and policyReportsCleanup.image: the "
+                                   "pre/post-delete and post-upgrade hooks, which run kubectl under /bin/bash with awk "
+                                   "(mirror the chart's bitnami/kubectl)")
+
+
 class KubernetesSettings(_Model):
     version: str = Field(
         default="1.35", description=f"Kubernetes minor version of a created cluster, one of {', '.join(KUBERNETES_VERSIONS)}."
@@ -363,6 +424,12 @@ class KubernetesSettings(_Model):
     nodes_max: Annotated[StrictInt, Field(ge=1, le=500)] = 12
     ingress_namespace: str = "traefik"
     traefik_chart_version: str = "36.3.0"
+    traefik_image: ChartImageRef = Field(
+        default="", description="Traefik's image (chart values image.registry/repository/tag); empty: the chart's own.")
+    kyverno_images: KyvernoImages = KyvernoImages()
+    load_balancer_controller_image: ChartImageRef = Field(
+        default="", description="AWS with createCluster: the Load Balancer Controller's image (chart values "
+        "image.repository/tag); empty: the chart's own.")
     scaler_image: ImageRef = "registry.k8s.io/kubectl:v1.30.14"
     redis_image: ImageRef = "docker.io/library/redis:7.4.2"
     postgres_client_image: ImageRef = "docker.io/library/postgres:16.6"
@@ -753,6 +820,7 @@ class Estate(_Model):
         policy = self.image_policy
         images = {"image": self.image, **{f"rings.{ring}": image for ring, image in self.rings.items()}}
         images |= {f"kubernetes.{field}": getattr(self.kubernetes, field) for field in IMAGE_SETTINGS}
+        images |= {path: image for path, image in self.chart_image_settings(running_only=False).items() if image}
         for path, image in images.items():
             if not policy.approves(image):
                 raise FieldError(path, f"{image!r} is not from an approved registry "
@@ -765,6 +833,15 @@ class Estate(_Model):
                 if not parse_image_reference(image).digest:
                     raise FieldError(f"kubernetes.{to_camel(field)}", f"{image!r} is a tag; prod runs images pinned by "
                                      "digest (mirror it and set registry/repository:tag@sha256:<64 hex>)")
+            # The charts' own images are tags of their upstream registries (ghcr.io, docker.io, public.ecr.aws);
+            # production names a mirrored copy pinned by digest instead.
+            for path, image in self.chart_image_settings().items():
+                if not image:
+                    raise FieldError(path, "is required in prod: the chart would run its own image by tag (mirror it "
+                                           "and set registry/repository:tag@sha256:<64 hex>)")
+                if not parse_image_reference(image).digest:
+                    raise FieldError(path, f"{image!r} is a tag; prod runs images pinned by digest (mirror it and set "
+                                           "registry/repository:tag@sha256:<64 hex>)")
         if self.environment in (Environment.STAGING, Environment.PROD) and not policy.signing_key:
             raise FieldError("imagePolicy.signingKey", f"is required in {self.environment.value}: images are admitted only "
                                                         "with a verified signature (set the cosign public key or KMS key)")
@@ -777,6 +854,17 @@ class Estate(_Model):
         redis = () if self.managed_redis else ("redis_image",)
         scaler = () if self.environment is Environment.PROD else ("scaler_image",)
         return ("postgres_client_image", cli, "curl_image", *redis, *scaler)
+
+    def chart_image_settings(self, running_only: bool = True) -> dict[str, str]:
+        """The Helm charts' image settings by config path ("" = the chart's own image): Traefik's and Kyverno's,
+        and the Load Balancer Controller's when the estate creates an EKS cluster (or always, `running_only=False`)."""
+        settings = self.kubernetes
+        images = {"kubernetes.traefikImage": settings.traefik_image}
+        images |= {f"kubernetes.kyvernoImages.{to_camel(field)}": getattr(settings.kyverno_images, field)
+                   for field in KyvernoImages.model_fields}
+        if not running_only or (self.cloud is Cloud.AWS and settings.create_cluster):
+            images["kubernetes.loadBalancerControllerImage"] = settings.load_balancer_controller_image
+        return images
 
     @property
     def signed_repositories(self) -> list[str]:

@@ -49,6 +49,23 @@ PINNED_OPERATIONS_IMAGES = {
     "curlImage": "registry.example.com/mirror/curl:8.11.1@sha256:" + "7e1f3a5b9c2d4e6f" * 4,
     "azureCliImage": "registry.example.com/mirror/azure-cli:2.67.0@sha256:" + "0a2b4c6d8e1f3a5b" * 4,
     "awsCliImage": "registry.example.com/mirror/aws-cli:2.22.35@sha256:" + "9b8a7c6d5e4f3a2b" * 4,
+    # The Helm charts' images, mirrored at the charts' appVersions (Traefik 36.3.0, Kyverno 3.3.4, Load Balancer
+    # Controller 1.13.4); the Load Balancer Controller's counts only on AWS with createCluster.
+    "traefikImage": "registry.example.com/mirror/traefik:v3.4.3@sha256:" + "4c1e8a2f6b3d9e05" * 4,
+    "kyvernoImages": {
+        "admissionController": "registry.example.com/mirror/kyverno/kyverno:v1.13.2@sha256:" + "1a3c5e7f9b2d4f60" * 4,
+        "init": "registry.example.com/mirror/kyverno/kyvernopre:v1.13.2@sha256:" + "2b4d6f8a0c1e3a5c" * 4,
+        "backgroundController": "registry.example.com/mirror/kyverno/background-controller:v1.13.2@sha256:"
+                                + "3c5e7a9b1d2f4b6d" * 4,
+        "cleanupController": "registry.example.com/mirror/kyverno/cleanup-controller:v1.13.2@sha256:"
+                             + "4d6f8b0c2e3a5c7e" * 4,
+        "reportsController": "registry.example.com/mirror/kyverno/reports-controller:v1.13.2@sha256:"
+                             + "5e7a9c1d3f4b6d8f" * 4,
+        "cli": "registry.example.com/mirror/kyverno/kyverno-cli:v1.13.2@sha256:" + "6f8b0d2e4a5c7e9a" * 4,
+        "kubectl": "registry.example.com/mirror/bitnami/kubectl:1.30.2@sha256:" + "7a9c1e3f5b6d8f0b" * 4,
+    },
+    "loadBalancerControllerImage": "registry.example.com/mirror/eks/aws-load-balancer-controller:v2.13.4@sha256:"
+                                   + "8f2a6c4e0b1d3f57" * 4,
 }
 
 # AWS estates need a network answer: an existing cluster's VPC, or (with kubernetes.createCluster) the deploying agent's range.

@@ -35,6 +35,11 @@ def test_endpoint_egress_passes_the_api_models(plan_for):
     mirror = "123456789012.dkr.ecr.eu-central-1.amazonaws.com"
     images = {key: f"{mirror}/mirror/{key.lower()}:1" for key in ("scalerImage", "redisImage", "awsCliImage", "curlImage")}
     images["postgresClientImage"] = f"{mirror}/mirror/postgres:16.6"  # pg_dump at least the server's major version
+    # The Helm charts' images too: with endpoints only, nodes pull nothing but ECR of their region.
+    images |= {"traefikImage": f"{mirror}/mirror/traefik:v3.4.3", "loadBalancerControllerImage": f"{mirror}/mirror/lbc:v2.13.3",
+               "kyvernoImages": {name: f"{mirror}/mirror/kyverno-{name.lower()}:v1.13.2" for name in (
+                   "admissionController", "init", "backgroundController", "cleanupController", "reportsController", "cli",
+                   "kubectl")}}
     plan = plan_for(estate(
         cloud="aws", region="eu-central-1", image=f"{mirror}/odoo/odoo:17.0", kubernetes={"createCluster": True} | images,
         aws=AWS_CREATED | {"egress": "endpoints"},

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from odoo_platform.config import DEFAULT_APPROVED_REGISTRIES
 from odoo_platform.errors import EstateConfigError
 from tests.conftest import AWS_CREATED, AWS_EXISTING, DIGEST, by_name, estate, resources_of
 from tests.stack_plans import plan_of
@@ -109,6 +110,11 @@ def test_an_existing_cluster_gets_the_databases_in_its_own_vpc():
     assert storage_class["inputs"]["metadata"]["name"] == "efs-sc"
 
 
+ECR = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/mirror"
+ECR_CHART_IMAGES = {"traefikImage": f"{ECR}/traefik:v3.4.3", "kyvernoImages": {name: f"{ECR}/kyverno-{name.lower()}:v1.13.2" for name in (
+    "admissionController", "init", "backgroundController", "cleanupController", "reportsController", "cli", "kubectl")}}
+
+
 @pytest.mark.parametrize("changes,message", [
     ({}, r"aws\.existingVpc: is required when kubernetes\.createCluster is false"),
     ({"kubernetes": {"createCluster": True}}, r"aws\.deployAgentCidrs: is required with kubernetes\.createCluster"),
@@ -117,6 +123,9 @@ def test_an_existing_cluster_gets_the_databases_in_its_own_vpc():
     ({"aws": {"existingVpc": {"vpcId": "vpc-0c4f2a9e81b3d5f17", "nodeCidrs": ["10.50.0.0/16"]}}},
      r"aws\.existingVpc\.nodeCidrs: 10\.50\.0\.0/16 overlaps 10\.50\.8\.0/22"),
     ({"aws": AWS_EXISTING | {"egress": "endpoints"}, "image": DIGEST},
+     r"kubernetes\.traefikImage: is empty, so the chart pulls its own public image, which aws\.egress: endpoints"),
+    ({"aws": AWS_EXISTING | {"egress": "endpoints"}, "image": DIGEST, "kubernetes": ECR_CHART_IMAGES,
+      "imagePolicy": {"signingKey": "awskms:///alias/cosign", "approvedRegistries": [*DEFAULT_APPROVED_REGISTRIES, ECR]}},
      r"image: .* is not in ECR of eu-central-1, and aws\.egress: endpoints"),
 ])
 def test_an_aws_estate_without_a_network_answer_is_refused(plan_for, changes, message):

@@ -12,9 +12,9 @@ from odoo_platform.policy.rule import Context, Resource
 from odoo_platform.policy.rules import PACKS
 from odoo_platform.policy.runner import run_pack
 from tests.conftest import ROOT
-from tests.test_azure_policy import AZURE_CASES, AZURE_STACK_RULES
 from tests.stack_plans import plan_of
 from tests.test_aws_policy import AWS_CASES
+from tests.test_azure_policy import AZURE_CASES, AZURE_STACK_RULES
 
 DEV, PROD = Context("dev"), Context("prod")
 RULES = {rule.id: rule for rules in PACKS.values() for rule in rules}

@@ -16,13 +16,29 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from odoo_platform.components.base import PlatformComponent
-from odoo_platform.config import KMS_KEY_REFERENCE, Environment, Estate
+from odoo_platform.config import KMS_KEY_REFERENCE, ChartImage, Environment, Estate, KyvernoImages
 from odoo_platform.labels import LABEL_PREFIX
 from odoo_platform.workload import OPERATIONS_NAMESPACE
 
 KYVERNO_NAMESPACE = "kyverno"
 KYVERNO_CHART_REPOSITORY = "https://kyverno.github.io/kyverno/"
 POLICY_NAME = "odoo-platform-image-provenance"
+# Where each kubernetes.kyvernoImages setting goes in the chart's values: every image chart 3.3.4 renders outside
+# `helm test` (kyverno/kyverno tag kyverno-chart-3.3.4, charts/kyverno/values.yaml, and the `image:` lines of
+# templates/{admission,background,cleanup,reports}-controller/deployment.yaml and templates/hooks/*.yaml). Each is
+# {registry, repository, tag}, rendered registry/repository:tag (templates/_helpers/_image.tpl `kyverno.image`,
+# the controllers' `kyverno.*-controller.image`); there is no digest key, so the digest rides in the tag.
+KYVERNO_IMAGE_VALUES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "admission_controller": (("admissionController", "container", "image"),),
+    "init": (("admissionController", "initContainer", "image"),),
+    "background_controller": (("backgroundController", "image"),),
+    "cleanup_controller": (("cleanupController", "image"),),
+    "reports_controller": (("reportsController", "image"),),
+    # The post-upgrade hook migrating stored CRD versions (crds.migration.enabled is true by default).
+    "cli": (("crds", "migration", "image"),),
+    # One kubectl for the pre-delete scale-to-zero and post-delete hooks and the post-upgrade report cleanup.
+    "kubectl": (("webhooksCleanup", "image"), ("policyReportsCleanup", "image")),
+}
 
 
 @dataclass(frozen=True)
@@ -49,12 +65,7 @@ class ImageAdmission(PlatformComponent):
             version=estate.image_policy.kyverno_chart_version,
             namespace=KYVERNO_NAMESPACE,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=KYVERNO_CHART_REPOSITORY),
-            values={
-                # Three admission replicas in production: with failurePolicy Fail, an unavailable
-                # webhook would otherwise stop every deployment.
-                "admissionController": {"replicas": 3 if estate.environment is Environment.PROD else 1},
-                "features": {"policyExceptions": {"enabled": False}},
-            },
+            values=kyverno_values(estate),
             opts=self.child(depends_on=[namespace]),
         )
         k8s.apiextensions.CustomResource(
@@ -73,6 +84,27 @@ class ImageAdmission(PlatformComponent):
             opts=self.child(depends_on=[release]),
         )
         self.register_outputs({"policy": POLICY_NAME, "enforced": enforced})
+
+
+def kyverno_values(estate: Estate) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        # Three admission replicas in production: with failurePolicy Fail, an unavailable
+        # webhook would otherwise stop every deployment.
+        "admissionController": {"replicas": 3 if estate.environment is Environment.PROD else 1},
+        "features": {"policyExceptions": {"enabled": False}},
+    }
+    images = estate.kubernetes.kyverno_images
+    for field in KyvernoImages.model_fields:
+        image = getattr(images, field)
+        if not image:  # the chart's own image
+            continue
+        for path in KYVERNO_IMAGE_VALUES[field]:
+            *parents, leaf = path
+            node = values
+            for key in parents:
+                node = node.setdefault(key, {})
+            node[leaf] = ChartImage.of(image).registry_values()
+    return values
 
 
 def provenance_policy_spec(estate: Estate, enforced: bool) -> dict[str, Any]:

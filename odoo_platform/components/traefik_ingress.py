@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from odoo_platform.components.base import PlatformComponent
-from odoo_platform.config import Environment, Estate
+from odoo_platform.config import ChartImage, Environment, Estate
 
 CHART_REPOSITORY = "https://traefik.github.io/charts"
 
@@ -40,6 +40,40 @@ class TraefikIngress(PlatformComponent):
             opts=self.child(),
         )
         production = args.estate.environment is Environment.PROD
+        values: dict = {
+            "deployment": {"replicas": 3 if production else 2},
+            "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+            "logs": {"general": {"format": "json"}, "access": {"enabled": True, "format": "json"}},
+            # Scraped through the ServiceMonitor the Observability component renders.
+            "metrics": {"prometheus": {"entryPoint": "metrics", "addServicesLabels": True,
+                                       "service": {"enabled": True}}},
+            # Local: the load balancer delivers to nodes running Traefik without SNAT, so Traefik,
+            # the admin allow-list, the rate limit and Odoo's login throttling (X-Forwarded-For
+            # through proxy_mode) see each client's own address instead of a node's.
+            "service": {"spec": {"externalTrafficPolicy": "Local"}},
+            "ports": {
+                "web": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}},
+                "websecure": {"tls": {"enabled": True}},
+            },
+            "providers": {
+                "kubernetesCRD": {"allowCrossNamespace": False, "allowExternalNameServices": False},
+                "kubernetesIngress": {"enabled": False},
+            },
+            "ingressRoute": {"dashboard": {"enabled": False}},
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+                "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        }
+        if settings.traefik_image:
+            # The chart's one image, the proxy (traefik/traefik-helm-chart v36.3.0: traefik/values.yaml `image`
+            # {registry, repository, tag}, no digest key; templates/_helpers.tpl `traefik.image-name` renders
+            # registry/repository:tag, and `traefik.proxyVersion` drops what follows '@' from the tag, so
+            # `tag@sha256:...` keeps the chart's version checks). Empty: the chart's docker.io/traefik:<appVersion>.
+            values["image"] = ChartImage.of(settings.traefik_image).registry_values()
         release = k8s.helm.v3.Release(
             f"{name}-release",
             name="traefik",
@@ -48,34 +82,7 @@ class TraefikIngress(PlatformComponent):
             namespace=settings.ingress_namespace,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
             atomic=True,
-            values={
-                "deployment": {"replicas": 3 if production else 2},
-                "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
-                "logs": {"general": {"format": "json"}, "access": {"enabled": True, "format": "json"}},
-                # Scraped through the ServiceMonitor the Observability component renders.
-                "metrics": {"prometheus": {"entryPoint": "metrics", "addServicesLabels": True,
-                                           "service": {"enabled": True}}},
-                # Local: the load balancer delivers to nodes running Traefik without SNAT, so Traefik,
-                # the admin allow-list, the rate limit and Odoo's login throttling (X-Forwarded-For
-                # through proxy_mode) see each client's own address instead of a node's.
-                "service": {"spec": {"externalTrafficPolicy": "Local"}},
-                "ports": {
-                    "web": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}},
-                    "websecure": {"tls": {"enabled": True}},
-                },
-                "providers": {
-                    "kubernetesCRD": {"allowCrossNamespace": False, "allowExternalNameServices": False},
-                    "kubernetesIngress": {"enabled": False},
-                },
-                "ingressRoute": {"dashboard": {"enabled": False}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "readOnlyRootFilesystem": True,
-                    "capabilities": {"drop": ["ALL"]},
-                    "runAsNonRoot": True,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
-            },
+            values=values,
             opts=self.child(depends_on=[namespace]),
         )
         self.namespace = namespace.metadata.apply(lambda meta: meta.name)

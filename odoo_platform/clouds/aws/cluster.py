@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 from odoo_platform.clouds.aws.names import short_name
 from odoo_platform.clouds.aws.storage import storage_class
 from odoo_platform.clouds.base import ClusterAccess, Foundation, KeyRing
-from odoo_platform.config import Estate
+from odoo_platform.config import ChartImage, Estate
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.labels import cloud_tags
 from odoo_platform.sharding import estate_stack
@@ -180,6 +180,12 @@ def create_cluster(
                 "replicaCount": 2,
                 "serviceAccount": {"create": True, "name": LBC_SERVICE_ACCOUNT.split(":")[1],
                                    "annotations": {"eks.amazonaws.com/role-arn": lbc_role.arn}},
+                # The chart's one image (aws/eks-charts stable/aws-load-balancer-controller 1.13.4, commit a69a33a633a2:
+                # values.yaml `image` {repository, tag}, no digest key; templates/deployment.yaml renders
+                # "repository:tag", so the digest rides in the tag). Empty: the chart's
+                # public.ecr.aws/eks/aws-load-balancer-controller:v2.13.4.
+                **({"image": ChartImage.of(settings.load_balancer_controller_image).repository_values()}
+                   if settings.load_balancer_controller_image else {}),
             },
             opts=on_cluster,
         )

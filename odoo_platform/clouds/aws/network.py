@@ -183,6 +183,13 @@ def _check_images_from_ecr(estate: Estate) -> None:
               "kubernetes.awsCliImage": settings.aws_cli_image, "kubernetes.curlImage": settings.curl_image}
     images |= {f"rings.{ring}": image for ring, image in estate.rings.items()}
     suffix = f".dkr.ecr.{estate.region}{ECR_HOST_SUFFIX}"
+    for key, image in estate.chart_image_settings().items():
+        if not image:  # the chart's own image, from its public registry
+            raise EstateConfigError(
+                f"{key}: is empty, so the chart pulls its own public image, which aws.egress: endpoints cannot reach "
+                f"(mirror it into ECR of {estate.region} and set it, or use aws.egress: nat)"
+            )
+        images[key] = image
     for key, image in images.items():
         if not image.split("/", 1)[0].endswith(suffix):
             raise EstateConfigError(
