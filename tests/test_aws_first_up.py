@@ -131,3 +131,15 @@ ECR_CHART_IMAGES = {"traefikImage": f"{ECR}/traefik:v3.4.3", "kyvernoImages": {n
 def test_an_aws_estate_without_a_network_answer_is_refused(plan_for, changes, message):
     with pytest.raises(EstateConfigError, match=message):
         plan_for(_aws(**changes))
+
+
+def test_traefik_gets_an_internet_facing_load_balancer_that_keeps_client_addresses():
+    def traefik_values(stack: str) -> dict:
+        (release,) = [r for r in resources_of(plan_of(stack), "kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "traefik"]
+        return release["inputs"]["values"]["service"]
+
+    annotations = traefik_values("aws-hybrid-prod")["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+    assert "preserve_client_ip.enabled=true" in annotations["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"]
+    assert "annotations" not in traefik_values("hybrid-prod")  # Azure's load balancer needs none

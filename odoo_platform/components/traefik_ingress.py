@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from odoo_platform.components.base import PlatformComponent
-from odoo_platform.config import ChartImage, Environment, Estate
+from odoo_platform.config import ChartImage, Cloud, Environment, Estate
 
 CHART_REPOSITORY = "https://traefik.github.io/charts"
 
@@ -68,6 +68,18 @@ class TraefikIngress(PlatformComponent):
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
         }
+        if args.estate.cloud is Cloud.AWS:
+            # On EKS the AWS Load Balancer Controller provisions this Service's load balancer only when
+            # asked, and makes it internal unless told otherwise: an internet-facing NLB to the Traefik
+            # pods, keeping client addresses (kubernetes-sigs.github.io/aws-load-balancer-controller,
+            # guide/service/annotations: aws-load-balancer-type, -scheme, -nlb-target-type,
+            # -target-group-attributes preserve_client_ip.enabled).
+            values["service"]["annotations"] = {
+                "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": "preserve_client_ip.enabled=true",
+            }
         if settings.traefik_image:
             # The chart's one image, the proxy (traefik/traefik-helm-chart v36.3.0: traefik/values.yaml `image`
             # {registry, repository, tag}, no digest key; templates/_helpers.tpl `traefik.image-name` renders
