@@ -603,6 +603,11 @@ def run() -> None:
     except BrokenPipeError:
         _silence_stdout()
         code = code or EXIT_BROKEN_PIPE
+    if Stopped.received is not None:
+        # Stopped: staging is already removed on the way out. An SDK thread interrupted mid-RPC may
+        # never finish, and the interpreter would wait for it at exit: leave without waiting.
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 
