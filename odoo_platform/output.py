@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,11 +37,15 @@ class OutputError(EstateConfigError):
 class Stopped(BaseException):
     """The user stopped the command (Ctrl-C, SIGTERM, SIGHUP): nothing more is written.
 
-    Raised by the CLI's signal handler, and again before the final rename in case a library
-    on the way (the Pulumi SDK's event loop catches BaseException) held the first one back.
+    While an output is being written, the stop unwinds the write so its staging is removed
+    (and it is checked again before the final rename). At any other time nothing of ours is
+    half-written, and the process ends at once: an exception raised inside the Pulumi SDK's
+    event loop is caught there and can leave it waiting forever for RPCs that never finish.
     """
 
     received: int | None = None
+    writing = 0
+    """Writes in progress (write_dir, write_file)."""
 
     def __init__(self, number: int):
         super().__init__(number)
@@ -49,7 +54,11 @@ class Stopped(BaseException):
     @classmethod
     def request(cls, number: int) -> None:
         cls.received = number
-        raise cls(number)
+        if cls.writing:
+            raise cls(number)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + number)
 
     @classmethod
     def check(cls) -> None:
@@ -74,6 +83,14 @@ def check_dir(target: Path, flag: str) -> Path:
 def write_dir(target: Path, files: Mapping[str, str], command: str, flag: str = "--out") -> Path:
     """Write `files` (relative path -> text) as the whole directory `target`, atomically."""
     target = check_dir(target, flag)
+    Stopped.writing += 1
+    try:
+        return _write_dir(target, files, command, flag)
+    finally:
+        Stopped.writing -= 1
+
+
+def _write_dir(target: Path, files: Mapping[str, str], command: str, flag: str) -> Path:
     with _writing(target, flag):
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -128,6 +145,14 @@ def check_file(target: Path, flag: str, ours: Callable[[str], bool]) -> Path:
 def write_file(target: Path, content: str, flag: str, ours: Callable[[str], bool]) -> Path:
     """Write one file atomically (a staged file renamed over it), if `check_file` allows it."""
     target = check_file(target, flag, ours)
+    Stopped.writing += 1
+    try:
+        return _write_file(target, content, flag)
+    finally:
+        Stopped.writing -= 1
+
+
+def _write_file(target: Path, content: str, flag: str) -> Path:
     with _writing(target, flag):
         handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:

@@ -196,14 +196,16 @@ def test_policy_does_not_overwrite_a_report_it_did_not_write(sandbox, capsys):
 def test_ctrl_c_and_sigterm_during_the_write_leave_no_staging_and_the_old_plan(sandbox, capsys, monkeypatch):
     out = sandbox / "plan"
     before = snapshot(sandbox)
+    # Stopped while the new plan is staged, just before it replaces the old one (outside a write the
+    # process ends at once: tests/test_hostile_inputs.py's real processes cover that).
     for interrupt, code in ((lambda: (_ for _ in ()).throw(KeyboardInterrupt()), 130),
                             (lambda: os.kill(os.getpid(), signal.SIGTERM), 143)):
-        def interrupted(plan, interrupt=interrupt):
+        def interrupted(new, target, interrupt=interrupt):
+            assert (new / "plan.json").is_file()  # the staging directory is written
             interrupt()
             time.sleep(5)  # the signal handler raises before this ends
-            return []
 
-        monkeypatch.setattr("odoo_platform.offline.plan.kubernetes_objects", interrupted)
+        monkeypatch.setattr("odoo_platform.output._replace", interrupted)
         assert main(["plan", "--stack", "dev", "--config", str(sandbox / "small.yaml"), "--out", str(out),
                      "--no-policy"]) == code
         captured = capsys.readouterr()
