@@ -90,22 +90,15 @@ def create_foundation(name: str, owner: pulumi.Resource, estate: Estate) -> Foun
             f"{name}-dns-{role}", resource_group_name=group.name, private_zone_name=zone_name, location="Global",
             tags=tags, opts=child,
         )
-        privatedns.VirtualNetworkLink(
-            f"{name}-dns-{role}-link",
-            resource_group_name=group.name,
-            private_zone_name=zone.name,
-            virtual_network=privatedns.SubResourceArgs(id=vnet.id),
-            registration_enabled=False,
-            location="Global",
-            tags=tags,
-            opts=child,
-        )
-        for peer_role, peer in peers.items():
+        # The estate's own network and every peered one resolve the zone (logical names as before).
+        links = {f"{name}-dns-{role}-link": vnet.id,
+                 **{f"{name}-dns-{role}-link-{peer_role}": peer.virtual_network_id for peer_role, peer in peers.items()}}
+        for link_name, network_id in links.items():
             privatedns.VirtualNetworkLink(
-                f"{name}-dns-{role}-link-{peer_role}",
+                link_name,
                 resource_group_name=group.name,
                 private_zone_name=zone.name,
-                virtual_network=privatedns.SubResourceArgs(id=peer.virtual_network_id),
+                virtual_network=privatedns.SubResourceArgs(id=network_id),
                 registration_enabled=False,
                 location="Global",
                 tags=tags,
