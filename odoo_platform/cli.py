@@ -298,7 +298,7 @@ def _stack_estate(project: Project, stack: str) -> Estate:
     stack_file = project.stack_file(stack)
     if not stack_file.is_file():
         raise UsageError(f"stack {stack!r} does not exist (known stacks: {', '.join(project.stack_names())})")
-    return estate_from_config(read_stack_config(project, stack_file).values)
+    return estate_from_config(read_stack_config(project, stack_file).values, project.stack_config_dir)
 
 
 def cmd_evidence(args: argparse.Namespace) -> int:
@@ -416,9 +416,9 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     config = read_stack_config(project, project.stack_file(args.stack))
     open_stack = automation_workspace(project.root)
     packs = [str(path) for path in _pack_dirs(project, None)]
-    stages = shard_stacks(args.stack, config)
+    stages = shard_stacks(args.stack, config, project.stack_config_dir)
     print(f"fleet {args.operation} of {args.stack}: " + " -> ".join("[" + ", ".join(wave) + "]" for wave in stages))
-    result = run_fleet(args.stack, config, args.operation, open_stack, packs, args.concurrency,
+    result = run_fleet(args.stack, config, project.stack_config_dir, args.operation, open_stack, packs, args.concurrency,
                        on_result=lambda r: print(f"  wave {r.wave}  {'ok    ' if r.ok else 'FAILED'}  {r.stack}: {r.summary}"))
     if result.skipped:
         print(f"stopped: {len(result.skipped)} stack(s) of later rings not run: {', '.join(result.skipped)}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from odoo_platform.config import Estate
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.offline.sharded import stack_config
 from odoo_platform.offline.stackfiles import StackConfig
@@ -55,17 +56,18 @@ class FleetResult:
 
 
 def run_fleet(
-    base_stack: str, config: StackConfig, operation: str, open_stack: OpenStack, policy_packs: Sequence[str],
-    concurrency: int, on_result: Callable[[StackResult], None] = lambda _: None,
+    base_stack: str, config: StackConfig, stack_dir: Path, operation: str, open_stack: OpenStack,
+    policy_packs: Sequence[str], concurrency: int, on_result: Callable[[StackResult], None] = lambda _: None,
 ) -> FleetResult:
+    """`stack_dir`: the directory of the stack files (and of any tenant catalogue)."""
     if operation not in OPERATIONS:
         raise EstateConfigError(f"fleet: {operation!r} is not an operation (use preview or up)")
-    estate = estate_from_config(config.values)
+    estate = estate_from_config(config.values, stack_dir)
     result = FleetResult(operation=operation)
     plan = waves(estate)
     for number, wave in enumerate(plan, start=1):
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            futures = [pool.submit(_run_one, base_stack, shard, config, operation, open_stack, policy_packs, number)
+            futures = [pool.submit(_run_one, base_stack, shard, config, estate, operation, open_stack, policy_packs, number)
                        for shard in wave]
             outcomes = [future.result() for future in futures]
         for outcome in outcomes:
@@ -77,12 +79,12 @@ def run_fleet(
     return result
 
 
-def _run_one(base_stack: str, shard: str, config: StackConfig, operation: str, open_stack: OpenStack,
+def _run_one(base_stack: str, shard: str, config: StackConfig, estate: Estate, operation: str, open_stack: OpenStack,
              policy_packs: Sequence[str], wave: int) -> StackResult:
     name = f"{base_stack}-{shard}"
     try:
         stack = open_stack(name)
-        stack.set_all_config(_config_values(stack_config(config, base_stack, shard)))
+        stack.set_all_config(_config_values(stack_config(config, base_stack, shard, estate)))
         outcome = getattr(stack, operation)(policy_packs=list(policy_packs))
         return StackResult(stack=name, wave=wave, ok=True, summary=_summary(outcome))
     except Exception as exc:  # noqa: BLE001 - one stack's failure is reported and stops the fleet, never crashes it
@@ -115,7 +117,7 @@ def automation_workspace(root: Path) -> OpenStack:
     return open_stack
 
 
-def shard_stacks(base_stack: str, config: StackConfig) -> list[list[str]]:
+def shard_stacks(base_stack: str, config: StackConfig, stack_dir: Path) -> list[list[str]]:
     """The stack names of a fleet run, wave by wave."""
-    return [[f"{base_stack}-{shard}" for shard in wave] for wave in waves(estate_from_config(config.values))]
+    return [[f"{base_stack}-{shard}" for shard in wave] for wave in waves(estate_from_config(config.values, stack_dir))]
 

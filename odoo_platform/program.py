@@ -50,7 +50,7 @@ from odoo_platform.components import (
 )
 from odoo_platform.config import Estate
 from odoo_platform.errors import EstateConfigError
-from odoo_platform.releases import check_rings, load_ledger
+from odoo_platform.releases import LEDGER_NAME, check_rings, load_ledger
 from odoo_platform.rotation import RotatedSecret
 from odoo_platform.sharding import FOUNDATION, check_shard
 from odoo_platform.stack_reader import read_estate
@@ -323,9 +323,10 @@ def _server_handle(database: ManagedPostgres) -> PostgresServer:
                           admin_login=database.admin_login)
 
 
-def main(ledger: Path) -> None:
-    estate = read_estate()
-    check_rings(estate, load_ledger(ledger))
+def main(stack_dir: Path) -> None:
+    """`stack_dir`: the directory of the stack files, with the release ledger and any tenant catalogue."""
+    estate = read_estate(stack_dir)
+    check_rings(estate, load_ledger(stack_dir / LEDGER_NAME))
     if estate.shard == FOUNDATION:
         build_foundation(estate)
     elif estate.shard:

@@ -15,8 +15,7 @@ import pulumi
 
 from odoo_platform.config import CONFIG_NAMESPACE, Estate
 from odoo_platform.errors import EstateConfigError
-
-FOUNDATION = "foundation"
+from odoo_platform.stack_reader import FOUNDATION
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def shard_named(estate: Estate, name: str) -> Shard:
 
 
 def check_shard(estate: Estate) -> None:
-    """A shard stack's config lists exactly its tenants, all of the shard's ring."""
+    """A shard stack's config lists exactly its tenants: each names the shard's ring and number."""
     ring = estate.shard.rsplit("-", 1)[0]
     if ring not in estate.ring_order or not estate.shard.rsplit("-", 1)[-1].isdigit():
         raise EstateConfigError(f"shard: {estate.shard!r} is not a shard name (use {FOUNDATION} or <ring>-<n>, e.g. "
@@ -88,6 +87,9 @@ def check_shard(estate: Estate) -> None:
     for index, tenant in enumerate(estate.tenants):
         if tenant.ring != ring:
             raise EstateConfigError(f"tenants[{index}].ring: {tenant.ring!r} does not belong in shard {estate.shard!r} "
+                                    "(let odoo-platform fleet write shard configs)")
+        if f"{tenant.ring}-{tenant.shard or 1}" != estate.shard:
+            raise EstateConfigError(f"tenants[{index}].shard: {tenant.shard or 1} does not belong in shard {estate.shard!r} "
                                     "(let odoo-platform fleet write shard configs)")
 
 

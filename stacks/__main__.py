@@ -4,5 +4,6 @@ from pathlib import Path
 
 from odoo_platform.program import main
 
-# The release ledger lives beside the stack files: ring promotions are checked against it.
-main(ledger=Path(__file__).resolve().parent / "releases.yaml")
+# The stack files' directory (Pulumi.yaml: main and stackConfigDir are both stacks/) holds the
+# release ledger, which ring promotions are checked against, and any tenant catalogue.
+main(stack_dir=Path(__file__).resolve().parent)

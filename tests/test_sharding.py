@@ -17,6 +17,7 @@ from odoo_platform.offline.plan import build_plan
 from odoo_platform.offline.sharded import plan_sharded
 from odoo_platform.offline.stackfiles import StackConfig, load_project
 from odoo_platform.sharding import first_fit_shards, shards_of, waves
+from odoo_platform.stack_reader import estate_from_config
 from tests.conftest import DIGEST, ROOT, estate
 
 RINGS = ("canary", "early", "broad")
@@ -107,10 +108,10 @@ def test_a_shard_stack_config_lists_only_its_own_tenants():
     from odoo_platform.offline.sharded import stack_config
 
     config = _config(_estate(11))
-    shard = stack_config(config, "prod", "broad-2")
+    shard = stack_config(config, "prod", "broad-2", estate_from_config(config.values))
     assert [t["name"] for t in json.loads(shard.values["odoo-platform:tenants"])] == ["t04", "t07"]
     assert shard.values["odoo-platform:foundationStack"] == "prod-foundation"
-    foundation = stack_config(config, "prod", "foundation")
+    foundation = stack_config(config, "prod", "foundation", estate_from_config(config.values))
     assert foundation.values["odoo-platform:tenants"] == config.values["odoo-platform:tenants"]
 
 
@@ -144,7 +145,7 @@ def _fleet(operation: str, fail: set[str], concurrency: int):
     log: list = []
     peak: list = []
     gate = threading.Semaphore(10)
-    result = run_fleet("prod", config, operation, lambda name: FakeStack(name, log, fail, gate, peak),
+    result = run_fleet("prod", config, ROOT / "stacks", operation, lambda name: FakeStack(name, log, fail, gate, peak),
                        ["policypacks/encryption"], concurrency)
     return result, log, peak
 

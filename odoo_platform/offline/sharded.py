@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from odoo_platform.config import Estate
 from odoo_platform.offline.engine import ORGANIZATION
 from odoo_platform.offline.stackfiles import StackConfig, load_project
 from odoo_platform.sharding import FOUNDATION, shard_named, shards_of
@@ -35,35 +36,38 @@ class ShardedPlan:
     """Each stack's own plan, by stack name (foundation first)."""
 
 
-def stack_config(config: StackConfig, stack: str, shard: str) -> StackConfig:
-    """The config `odoo-platform fleet` gives a foundation or shard stack of `stack`.
+def stack_config(config: StackConfig, stack: str, shard: str, estate: Estate) -> StackConfig:
+    """The config `odoo-platform fleet` gives a foundation or shard stack of `stack` (`estate`: the whole).
 
-    A shard's config lists only its own tenants: Pulumi hands a stack's whole config to
-    policy packs in one environment variable, which Linux limits to 128 KiB.
+    An inline tenant list is cut to the shard's own tenants: Pulumi hands a stack's whole config
+    to policy packs in one environment variable, which Linux limits to 128 KiB. A tenant
+    catalogue stays as it is: each shard stack reads the tenants that name it.
     """
     values = dict(config.values) | {SHARD_KEY: shard}
     if shard != FOUNDATION:
         values[FOUNDATION_KEY] = f"{stack}-{FOUNDATION}"
-        members = set(shard_named(estate_from_config(config.values), shard).tenants)
-        tenants = json.loads(config.values[TENANTS_KEY])
-        values[TENANTS_KEY] = json.dumps([t for t in tenants if t["name"] in members])
+        if TENANTS_KEY in values:
+            members = set(shard_named(estate, shard).tenants)
+            tenants = json.loads(config.values[TENANTS_KEY])
+            values[TENANTS_KEY] = json.dumps([t for t in tenants if t["name"] in members])
     return StackConfig(values=values, secret_keys=list(config.secret_keys))
 
 
 def plan_sharded(root: Path, stack: str, config: StackConfig, region: str, jobs: int) -> ShardedPlan:
-    estate = estate_from_config(config.values)
+    project = load_project(root)
+    estate = estate_from_config(config.values, project.stack_config_dir)
     shards = shards_of(estate)
     # Spawned, not forked: each stack gets a fresh Pulumi runtime, as under the CLI.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         foundation = f"{stack}-{FOUNDATION}"
         foundation_plan, foundation_outputs = pool.submit(
-            _plan_stack, root, foundation, stack_config(config, stack, FOUNDATION), region, None
+            _plan_stack, root, foundation, stack_config(config, stack, FOUNDATION, estate), region, None
         ).result()
-        project = load_project(root)
         references = {f"{ORGANIZATION}/{project.name}/{foundation}": foundation_outputs}
         futures = {
             f"{stack}-{shard.name}": pool.submit(
-                _plan_stack, root, f"{stack}-{shard.name}", stack_config(config, stack, shard.name), region, references
+                _plan_stack, root, f"{stack}-{shard.name}", stack_config(config, stack, shard.name, estate), region,
+                references
             )
             for shard in shards
         }
