@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -96,7 +97,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(plan, indent=2))
     else:
-        print(summary(plan))
+        print(summary(plan, _summary_width()))
         if policy:
             print("\n" + policy[1])
         if args.sharded:
@@ -104,6 +105,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
                   f"(their plans are in {out_dir / 'stacks'})")
         print(f"\nwrote {out_dir / 'plan.json'}, {out_dir / 'manifests.yaml'}" + (f" and {out_dir / POLICY_REPORT}" if policy else ""))
     return EXIT_POLICY_VIOLATION if policy and not policy[0]["passed"] else EXIT_OK
+
+
+def _summary_width() -> int:
+    """The terminal's width (100 when stdout is not a terminal), within the bounds in which the
+    summary reads well: narrower, module names and hanging indents crowd out the names."""
+    return max(80, min(shutil.get_terminal_size((100, 24)).columns, 100))
 
 
 def _pack_dirs(project: Project, names: list[str] | None) -> list[Path]:
