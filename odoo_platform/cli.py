@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
+from odoo_platform import progress
 from odoo_platform.config import Estate
 from odoo_platform.errors import (
     EXIT_APPROVALS_INCOMPLETE,
@@ -75,23 +77,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
     config = read_stack_config(project, config_path)
     region = config.values.get(f"{project.name}:region", "eu-central-1")
     extra: dict[str, str] = {}
-    if args.sharded:
-        from odoo_platform.offline.sharded import plan_sharded
+    # Progress is for a person at a terminal: JSON on stdout is for a program, which wants nothing else.
+    with progress.reporting(sys.stderr, enabled=args.format != "json") as report:
+        if args.sharded:
+            from odoo_platform.offline.sharded import plan_sharded
 
-        sharded = plan_sharded(project.root, args.stack, config, region, args.jobs or os.cpu_count() or 1)
-        plan = sharded.merged
-        extra = {f"stacks/{name}/plan.json": json.dumps(stack_plan, indent=2) + "\n"
-                 for name, stack_plan in sharded.stacks.items()}
-    else:
-        plan = build_plan(run_program(project, args.stack, config, region=region), config)
-    policy = None if args.no_policy else _check_policy(project, plan, args.pack, args.policy_config)
-    if policy:
-        extra[POLICY_REPORT] = json.dumps(policy[0], indent=2) + "\n"
-    write_plan(plan, out_dir, extra)
+            sharded = plan_sharded(project.root, args.stack, config, region, args.jobs or os.cpu_count() or 1)
+            plan = sharded.merged
+            extra = {f"stacks/{name}/plan.json": json.dumps(stack_plan, indent=2) + "\n"
+                     for name, stack_plan in sharded.stacks.items()}
+        else:
+            report.step(f"planning {args.stack}")
+            plan = build_plan(run_program(project, args.stack, config, region=region), config)
+        policy = None if args.no_policy else _check_policy(project, plan, args.pack, args.policy_config)
+        if policy:
+            extra[POLICY_REPORT] = json.dumps(policy[0], indent=2) + "\n"
+        report.step(f"writing {out_dir}")
+        write_plan(plan, out_dir, extra)
     if args.format == "json":
         print(json.dumps(plan, indent=2))
     else:
-        print(summary(plan))
+        print(summary(plan, _summary_width()))
         if policy:
             print("\n" + policy[1])
         if args.sharded:
@@ -99,6 +105,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
                   f"(their plans are in {out_dir / 'stacks'})")
         print(f"\nwrote {out_dir / 'plan.json'}, {out_dir / 'manifests.yaml'}" + (f" and {out_dir / POLICY_REPORT}" if policy else ""))
     return EXIT_POLICY_VIOLATION if policy and not policy[0]["passed"] else EXIT_OK
+
+
+def _summary_width() -> int:
+    """The terminal's width (100 when stdout is not a terminal), within the bounds in which the
+    summary reads well: narrower, module names and hanging indents crowd out the names."""
+    return max(80, min(shutil.get_terminal_size((100, 24)).columns, 100))
 
 
 def _pack_dirs(project: Project, names: list[str] | None) -> list[Path]:
@@ -128,7 +140,9 @@ def _check_policy(project: Project, plan: dict, packs: list[str] | None, policy_
     from odoo_platform.policy.runner import report, run_packs, table
 
     pack_dirs = _pack_dirs(project, packs)
-    findings = run_packs(pack_dirs, plan, _read_policy_config(policy_config))
+    overrides = _read_policy_config(policy_config)
+    progress.current().step(f"running {len(pack_dirs)} policy packs: {', '.join(d.name for d in pack_dirs)}")
+    findings = run_packs(pack_dirs, plan, overrides)
     return report(findings, plan, [d.name for d in pack_dirs]), table(findings)
 
 
@@ -137,8 +151,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
     plan_path = Path(args.plan)
     plan = _read_plan(args.plan, "--plan")
     target = check_file(plan_path.parent / POLICY_REPORT, "--plan", _is_policy_report)
-    result, printed = _check_policy(project, plan, args.pack, args.policy_config)
-    write_file(target, json.dumps(result, indent=2) + "\n", "--plan", _is_policy_report)
+    with progress.reporting(sys.stderr):
+        result, printed = _check_policy(project, plan, args.pack, args.policy_config)
+        write_file(target, json.dumps(result, indent=2) + "\n", "--plan", _is_policy_report)
     print(printed)
     print(f"\nwrote {target}")
     return EXIT_OK if result["passed"] else EXIT_POLICY_VIOLATION
@@ -583,6 +598,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _stop(number: int, _frame: Any) -> None:
+    # A stop outside a write leaves at once (os._exit), past every `finally`: clear the progress line here.
+    progress.current().clear()
     Stopped.request(number)
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
+from odoo_platform import progress
+
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
@@ -67,6 +69,7 @@ class RecordingMonitor(MockMonitor):
         )
         self.registrations.append(registration)
         self._by_urn[urn] = registration
+        progress.current().registered()
 
     def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
         outputs = json_format.MessageToDict(request.outputs)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from odoo_platform import progress
 from odoo_platform.config import Estate
 from odoo_platform.offline.engine import ORGANIZATION
 from odoo_platform.offline.stackfiles import StackConfig, load_project
@@ -57,21 +58,34 @@ def plan_sharded(root: Path, stack: str, config: StackConfig, region: str, jobs:
     project = load_project(root)
     estate = estate_from_config(config.values, project.stack_config_dir)
     shards = shards_of(estate)
+    total = len(shards) + 1
+    # The stacks run in worker processes, whose progress would not reach the terminal: the
+    # parent reports each stack as it finishes, with the resources its plan holds.
+    report = progress.current()
+    report.step(f"planning {stack}")
     # Spawned, not forked: each stack gets a fresh Pulumi runtime, as under the CLI.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         foundation = f"{stack}-{FOUNDATION}"
         foundation_plan, foundation_outputs = pool.submit(
             _plan_stack, root, foundation, stack_config(config, stack, FOUNDATION, estate), region, None
         ).result()
+        report.registered(len(foundation_plan["resources"]))
+        report.stack_planned(foundation, 1, total)
         references = {f"{ORGANIZATION}/{project.name}/{foundation}": foundation_outputs}
         futures = {
-            f"{stack}-{shard.name}": pool.submit(
+            pool.submit(
                 _plan_stack, root, f"{stack}-{shard.name}", stack_config(config, stack, shard.name, estate), region,
                 references
-            )
+            ): f"{stack}-{shard.name}"
             for shard in shards
         }
-        plans = {foundation: foundation_plan} | {name: future.result()[0] for name, future in futures.items()}
+        finished: dict[str, dict[str, Any]] = {}
+        for future in as_completed(futures):
+            finished[futures[future]] = future.result()[0]
+            report.registered(len(finished[futures[future]]["resources"]))
+            report.stack_planned(futures[future], len(finished) + 1, total)
+    # Foundation first, then the shards in their own order, whichever finished first.
+    plans = {foundation: foundation_plan} | {name: finished[name] for name in futures.values()}
     return ShardedPlan(merged=merge_plans(stack, config, list(plans.values())), stacks=plans)
 
 
