@@ -11,7 +11,7 @@ pack. A test keeps the findings equal to the gRPC path's on every stack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -50,6 +50,33 @@ _NO_TAGS: MappingProxyType[str, str] = MappingProxyType({})
 """The stack tags a pack sees: none, as the runner never sends ConfigureStack."""
 
 
+class _Properties(Mapping[str, Any]):
+    """A resource's inputs as the server's rules read them, decoded the first time a rule reads them.
+
+    Analyze and AnalyzeStack send the inputs as a Struct, which the server decodes and wraps so: numbers
+    become floats, secrets are unwrapped, an unknown raises when read. Once here, for every policy of
+    every pack; and only for resources a rule reads (most policies leave most resource types at once).
+    """
+
+    def __init__(self, inputs: dict[str, Any]) -> None:
+        self._inputs = inputs
+        self._decoded: Mapping[str, Any] | None = None
+
+    def _props(self) -> Mapping[str, Any]:
+        if self._decoded is None:
+            self._decoded = unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct_of(self._inputs))))
+        return self._decoded
+
+    def __getitem__(self, key: str) -> Any:
+        return self._props()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._props())
+
+    def __len__(self) -> int:
+        return len(self._props())
+
+
 class _Stack:
     """The plan's resources as the analyzer server builds them from its requests, built once."""
 
@@ -58,8 +85,7 @@ class _Stack:
         self.resources: list[PolicyResource] = []
         self.custom: list[ResourceValidationArgs] = []
         for r in plan["resources"]:
-            # Analyze and AnalyzeStack send each resource's inputs as a Struct, which the server decodes so.
-            props = unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct_of(r["inputs"]))))
+            props = _Properties(r["inputs"])
             # The runner's options carry only `protect`; the server reads the rest as the message's defaults.
             opts = PolicyResourceOptions(r["protect"], [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
             self.resources.append(PolicyResource(r["type"], props, r["urn"], r["name"], opts, None, None, [], {}))

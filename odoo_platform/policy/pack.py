@@ -75,6 +75,9 @@ def default_level(context: Context) -> EnforcementLevel:
 
 def _resource_policy(rule: Rule, context: Context, level: EnforcementLevel) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        # Every resource policy sees every resource: most are of no type the rule checks, and are left at once.
+        if not rule.applies_to(args.resource_type):
+            return
         resource = Resource(type=args.resource_type, urn=args.urn, props=args.props,
                             protect=bool(args.opts.protect) if args.opts else False)
         for violation in rule.violations(resource, context):
