@@ -89,7 +89,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         else:
             report.step(f"planning {args.stack}")
             plan = build_plan(run_program(project, args.stack, config, region=region), config)
-        policy = None if args.no_policy else _check_policy(project, plan, args.pack, args.policy_config)
+        policy = None if args.no_policy else _check_policy(project, plan, args)
         if policy:
             extra[POLICY_REPORT] = json.dumps(policy[0], indent=2) + "\n"
         report.step(f"writing {out_dir}")
@@ -136,13 +136,23 @@ def _read_policy_config(path: str | None) -> dict:
     return validate_policy_config(document, path)
 
 
-def _check_policy(project: Project, plan: dict, packs: list[str] | None, policy_config: str | None) -> tuple[dict, str]:
+def _check_policy(project: Project, plan: dict, args: argparse.Namespace) -> tuple[dict, str]:
     from odoo_platform.policy.runner import report, run_packs, table
 
-    pack_dirs = _pack_dirs(project, packs)
-    overrides = _read_policy_config(policy_config)
+    pack_dirs = _pack_dirs(project, args.pack)
+    overrides = _read_policy_config(args.policy_config)
     progress.current().step(f"running {len(pack_dirs)} policy packs: {', '.join(d.name for d in pack_dirs)}")
-    findings = run_packs(pack_dirs, plan, overrides)
+    if args.grpc:
+        findings = run_packs(pack_dirs, plan, overrides)
+    else:
+        from odoo_platform.policy.inprocess import evaluate_packs
+        from odoo_platform.policy.rules import PACKS
+
+        foreign = [d.name for d in pack_dirs if d.name not in PACKS]
+        if foreign:
+            raise UsageError(f"--pack: {foreign[0]!r} has no rules in odoo_platform.policy.rules to evaluate in process "
+                             "(run it in its own process with --grpc)")
+        findings = evaluate_packs([d.name for d in pack_dirs], plan, overrides)
     return report(findings, plan, [d.name for d in pack_dirs]), table(findings)
 
 
@@ -152,7 +162,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
     plan = _read_plan(args.plan, "--plan")
     target = check_file(plan_path.parent / POLICY_REPORT, "--plan", _is_policy_report)
     with progress.reporting(sys.stderr):
-        result, printed = _check_policy(project, plan, args.pack, args.policy_config)
+        result, printed = _check_policy(project, plan, args)
         write_file(target, json.dumps(result, indent=2) + "\n", "--plan", _is_policy_report)
     print(printed)
     print(f"\nwrote {target}")
@@ -174,6 +184,9 @@ def _json_with_keys(text: str, keys: set[str]) -> bool:
 def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pack", action="append", metavar="NAME", help="run only this pack (repeatable; default all)")
     parser.add_argument("--policy-config", metavar="FILE", help="enforcement overrides, as pulumi --policy-pack-config")
+    parser.add_argument("--grpc", action="store_true",
+                        help="run each pack in its own process over the analyzer protocol, as pulumi preview --policy-pack "
+                             "does (default: evaluate the same policies in this process; the report is the same)")
 
 
 def cmd_promote(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from odoo_platform.errors import EstateConfigError
 FOUNDATION = "foundation"  # sharding.FOUNDATION (sharding builds on this module)
 
 
-def read_estate(stack_dir: Path | None = None) -> Estate:
+def read_estate(stack_dir: Path) -> Estate:
     """Every `odoo-platform:*` key of the stack, so an unknown or misspelled key is an error.
 
     `stack_dir`: the directory of the stack files, which a `tenantCatalogue` is relative to.
@@ -28,7 +28,7 @@ def read_estate(stack_dir: Path | None = None) -> Estate:
     return estate_from_config(values, stack_dir)
 
 
-def estate_from_config(values: Mapping[str, str | None], stack_dir: Path | None = None) -> Estate:
+def estate_from_config(values: Mapping[str, str | None], stack_dir: Path) -> Estate:
     """The estate from config as Pulumi hands it over ("namespace:key" -> text); other namespaces are ignored.
 
     The tenants are the `tenants` list, or the files of the `tenantCatalogue` directory under
@@ -41,8 +41,6 @@ def estate_from_config(values: Mapping[str, str | None], stack_dir: Path | None 
     if "tenants" in document:
         raise EstateConfigError(f"{CATALOGUE_KEY}: is set beside tenants (keep an estate's tenants in one place: remove "
                                 f"tenants: or {CATALOGUE_KEY}:)")
-    if stack_dir is None:
-        raise EstateConfigError(f"{CATALOGUE_KEY}: this command cannot read a tenant catalogue (list the tenants under tenants:)")
     setting = document.pop(CATALOGUE_KEY)
     entries, files = read_catalogue(setting, stack_dir)
     shard = document.get("shard")

@@ -14,7 +14,7 @@ from odoo_platform.cli import main
 from odoo_platform.offline.engine import run_program
 from odoo_platform.offline.plan import build_plan
 from odoo_platform.offline.stackfiles import load_project, read_stack_config
-from odoo_platform.policy.runner import run_pack
+from odoo_platform.policy.inprocess import evaluate_packs
 from tests.conftest import ROOT
 
 DELIVERY = ROOT / "stacks" / "delivery"
@@ -200,11 +200,11 @@ def test_main_needs_two_independent_reviewers_and_a_green_build(plan):
     assert validation["inputs"]["blocking"] is True
 
 
-PACK = ROOT / "policypacks" / "governance"
+PACK = ["governance"]
 
 
 def test_the_delivery_stack_passes_its_policies_and_each_weakening_is_caught(plan):
-    assert run_pack(PACK, plan) == []
+    assert evaluate_packs(PACK, plan) == []
     weakened = copy.deepcopy(plan)
     for resource in weakened["resources"]:
         if resource["name"] == "odoo-prod-environment-approval":
@@ -214,7 +214,7 @@ def test_the_delivery_stack_passes_its_policies_and_each_weakening_is_caught(pla
         if resource["name"] == "odoo-prod-environment-branch-control":
             resource["inputs"]["allowedBranches"] = "refs/heads/*"
     weakened["resources"] = [r for r in weakened["resources"] if r["name"] != "odoo-staging-environment-approval"]
-    findings = {(f.rule, f.urn.rsplit("::", 1)[-1], f.level) for f in run_pack(PACK, weakened)}
+    findings = {(f.rule, f.urn.rsplit("::", 1)[-1], f.level) for f in evaluate_packs(PACK, weakened)}
     assert findings == {
         ("DEL-02", "odoo-prod-environment-approval", "mandatory"),
         ("DEL-03", "odoo-prod-sc-odoo-aws-prod", "mandatory"),
@@ -223,7 +223,7 @@ def test_the_delivery_stack_passes_its_policies_and_each_weakening_is_caught(pla
     }
     without_approval = copy.deepcopy(plan)
     without_approval["resources"] = [r for r in without_approval["resources"] if r["name"] != "odoo-prod-environment-approval"]
-    assert {(f.rule, f.urn.rsplit("::", 1)[-1]) for f in run_pack(PACK, without_approval)} == {
+    assert {(f.rule, f.urn.rsplit("::", 1)[-1]) for f in evaluate_packs(PACK, without_approval)} == {
         ("DEL-01", "odoo-prod-environment")}
 
 

@@ -1,4 +1,4 @@
-"""The offline policy run end to end: CLI, packs over gRPC, report, exit codes."""
+"""The offline policy run end to end: CLI, packs in process or over gRPC, report, exit codes."""
 
 from __future__ import annotations
 
@@ -168,7 +168,8 @@ def test_overrides_that_weaken_a_production_rule_are_recorded_in_the_report(tmp_
     (tmp_path / "off.json").write_text(json.dumps({
         "azure-postgres-disallow-public-access": {"enforcementLevel": "disabled"}, "k8s-pod-disallow-host-access": "advisory",
         "k8s-container-require-non-root": "mandatory"}))
-    code, report = _policy(tmp_path, weakened, "--pack", "segregation", "--policy-config", str(tmp_path / "off.json"))
+    # Over gRPC: the levels reach the pack through Configure, as under the CLI.
+    code, report = _policy(tmp_path, weakened, "--pack", "segregation", "--policy-config", str(tmp_path / "off.json"), "--grpc")
     assert code == 0 and report["findings"] == []  # the violation is no longer reported ...
     assert report["overrides"] == [  # ... and the report says why
         {"rule": "SEG-04", "policy": "k8s-pod-disallow-host-access", "pack": "segregation", "from": "mandatory",

@@ -334,6 +334,23 @@ def test_the_runner_speaks_the_analyzer_protocol_and_enforces_by_environment():
     assert mandatory.urn.endswith("::postgres-shared-server")
 
 
+def test_the_stack_context_needs_no_tenants_and_falls_back_to_defaults_on_a_bad_image_policy():
+    from odoo_platform.config import DEFAULT_APPROVED_REGISTRIES
+    from odoo_platform.policy.pack import stack_context
+    from odoo_platform.policy.runner import stack_config
+    from odoo_platform.stack_reader import estate_from_config
+
+    config = stack_config(plan_of("hybrid-prod"))
+    estate = estate_from_config(config, ROOT / "stacks")
+    context = stack_context(config)
+    assert context.production and context.signed_repositories == tuple(estate.signed_repositories)
+    assert context.approved_registries == tuple(estate.image_policy.approved_registries)
+    # A stack whose tenants live in a catalogue has no tenants key at all.
+    assert stack_context({k: v for k, v in config.items() if k != "odoo-platform:tenants"}) == context
+    broken = stack_context(config | {"odoo-platform:imagePolicy": json.dumps({"approvedRegistries": ["not a registry"]})})
+    assert (broken.approved_registries, broken.signed_repositories) == (DEFAULT_APPROVED_REGISTRIES, ())
+
+
 def test_a_pack_that_cannot_start_is_an_error(tmp_path: Path):
     from odoo_platform.errors import ToolFailure
 
@@ -515,6 +532,7 @@ def test_a_finding_names_its_fix_once():
 
 
 def test_a_finding_names_the_kind_namespace_name_and_container(tmp_path: Path):
+    from odoo_platform.policy.inprocess import evaluate_packs
     from odoo_platform.policy.runner import report, table
 
     plan = json.loads(json.dumps(plan_of("dev")))
@@ -524,7 +542,7 @@ def test_a_finding_names_the_kind_namespace_name_and_container(tmp_path: Path):
     pod_spec.setdefault("initContainers", []).append(dict(pod_spec["containers"][0], name="sneaky",
                                                           securityContext={"privileged": True, "runAsNonRoot": True,
                                                                            "allowPrivilegeEscalation": False}))
-    (finding,) = run_pack(PACKS_DIR / "segregation", plan)
+    (finding,) = evaluate_packs(["segregation"], plan)
     metadata = web["inputs"]["metadata"]
     assert (finding.rule, finding.kind, finding.namespace, finding.name, finding.container) == (
         "SEG-04", "Deployment", metadata["namespace"], metadata["name"], "sneaky")

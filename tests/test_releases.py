@@ -164,7 +164,7 @@ def test_a_promoted_stack_file_reads_back_as_the_same_estate_plus_the_ring(proje
     def read(stack):
         project = load_project(project_copy)
         values = read_stack_config(project, project.stack_file(stack)).values
-        return estate_from_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
+        return estate_from_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}, ROOT / "stacks")
 
     before = read("dev")
     assert main(["promote", "--stack", "dev", "--ring", "canary", "--image", NEW]) == 0

@@ -108,10 +108,10 @@ def test_a_shard_stack_config_lists_only_its_own_tenants():
     from odoo_platform.offline.sharded import stack_config
 
     config = _config(_estate(11))
-    shard = stack_config(config, "prod", "broad-2", estate_from_config(config.values))
+    shard = stack_config(config, "prod", "broad-2", estate_from_config(config.values, ROOT / "stacks"))
     assert [t["name"] for t in json.loads(shard.values["odoo-platform:tenants"])] == ["t04", "t07"]
     assert shard.values["odoo-platform:foundationStack"] == "prod-foundation"
-    foundation = stack_config(config, "prod", "foundation", estate_from_config(config.values))
+    foundation = stack_config(config, "prod", "foundation", estate_from_config(config.values, ROOT / "stacks"))
     assert foundation.values["odoo-platform:tenants"] == config.values["odoo-platform:tenants"]
 
 

@@ -70,8 +70,11 @@ class Rule:
     check: Optional[ResourceCheck] = None
     check_stack: Optional[StackCheck] = None
 
+    def applies_to(self, resource_type: str) -> bool:
+        return self.check is not None and (not self.resource_types or resource_type in self.resource_types)
+
     def violations(self, resource: Resource, context: Context) -> list[str]:
-        if self.check is None or (self.resource_types and resource.type not in self.resource_types):
+        if not self.applies_to(resource.type):
             return []
         found = self.check(resource, context)
         return [found] if isinstance(found, str) else list(found or [])

@@ -5,6 +5,8 @@ in its directory and asked over `pulumirpc.Analyzer` (GetAnalyzerInfo, Configure
 Analyze per resource, AnalyzeStack once), so what passes here passes under the CLI. Only
 the catalogue's policy names are read here, to refuse a policy config naming none of them, and
 the way a violation names its container (`rule.CONTAINER_SUBJECT`), to put it in the report.
+What both ways of evaluating share lives here too: levels, overrides, findings and their order
+(odoo_platform.policy.inprocess evaluates the same policies in the planning process).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, NamedTuple
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
@@ -106,7 +108,15 @@ def validate_policy_config(document: Any, source: str) -> dict[str, Any]:
     return document
 
 
-def _overrides(pack: str, policies: Any, levels: dict[str, int]) -> list[dict[str, Any]]:
+class PolicyInfo(NamedTuple):
+    """What GetAnalyzerInfo tells of a policy, as `analyzer_pb2.PolicyInfo` names it."""
+
+    name: str
+    description: str
+    enforcementLevel: int
+
+
+def overridden(pack: str, policies: Any, levels: dict[str, int]) -> list[dict[str, Any]]:
     """Rules whose level the config changed, from the pack's own level; `weakened` when it now stops less."""
     changed = []
     for policy in policies:
@@ -118,7 +128,7 @@ def _overrides(pack: str, policies: Any, levels: dict[str, int]) -> list[dict[st
     return changed
 
 
-def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+def struct_of(value: dict[str, Any]) -> struct_pb2.Struct:
     message = struct_pb2.Struct()
     message.update(value)
     return message
@@ -128,9 +138,14 @@ ENVIRONMENT_STRING_LIMIT = 128 * 1024
 """Linux's MAX_ARG_STRLEN: no single environment entry of a new process may be longer."""
 
 
+def stack_config(plan: dict[str, Any]) -> dict[str, str]:
+    """The stack's config as Pulumi hands it to a program or pack: "ns:key" -> text."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in plan["config"].items()}
+
+
 def pulumi_config(plan: dict[str, Any]) -> str:
-    """The stack's config as the CLI hands it to a pack: `PULUMI_CONFIG`, "ns:key" -> text."""
-    config = json.dumps({key: value if isinstance(value, str) else json.dumps(value) for key, value in plan["config"].items()})
+    """The stack's config as the CLI hands it to a pack process: `PULUMI_CONFIG`."""
+    config = json.dumps(stack_config(plan))
     if len("PULUMI_CONFIG=") + len(config.encode()) >= ENVIRONMENT_STRING_LIMIT:
         # The Pulumi CLI hands a stack's config to policy packs the same way and fails the same way.
         raise ToolFailure(
@@ -209,7 +224,7 @@ def enforcement_levels(policies: Any, overrides: dict[str, Any]) -> dict[str, in
 def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | None = None) -> Findings:
     # Encoded once per pack, for Analyze and AnalyzeStack alike. Not shared between packs: they
     # run in parallel threads, and protobuf messages are not safe to serialize concurrently.
-    properties = {r["urn"]: _struct(r["inputs"]) for r in plan["resources"]}
+    properties = {r["urn"]: struct_of(r["inputs"]) for r in plan["resources"]}
     pack = _PackProcess(pack_dir, plan)
     try:
         options = [("grpc.max_receive_message_length", MESSAGE_LIMIT), ("grpc.max_send_message_length", MESSAGE_LIMIT)]
@@ -262,8 +277,11 @@ def run_pack(pack_dir: Path, plan: dict[str, Any], overrides: dict[str, Any] | N
     finally:
         pack.stop()
     resources = {r["urn"]: r for r in plan["resources"]}
-    return Findings((_finding(pack.name, urn, d, resources) for urn, d in diagnostics),
-                    _overrides(pack.name, info.policies, levels))
+    return canonical(
+        (finding(pack.name, d.policyName, d.enforcementLevel, _severity(d.severity), d.urn or urn, d.message, resources)
+         for urn, d in diagnostics),
+        overridden(pack.name, info.policies, levels),
+    )
 
 
 def split_fix(text: str) -> tuple[str, str]:
@@ -278,11 +296,17 @@ def split_fix(text: str) -> tuple[str, str]:
     return text, ""
 
 
-def _finding(pack: str, urn: str, diagnostic: Any, resources: dict[str, dict[str, Any]]) -> Finding:
-    message = diagnostic.message.split("\n", 1)[-1].strip()
+def _severity(code: int) -> str:
+    return code and analyzer_pb2.PolicySeverity.Name(code).removeprefix("POLICY_SEVERITY_").lower() or ""  # type: ignore[arg-type]
+
+
+def finding(pack: str, policy: str, level: int, severity: str, urn: str, text: str,
+            resources: dict[str, dict[str, Any]]) -> Finding:
+    """A finding from what a pack reports: `text` is the diagnostic's message (the policy's description,
+    then the violation on the next line), `level` its enforcement level code, `urn` whom it is about."""
+    message = text.split("\n", 1)[-1].strip()
     rule = message[1:message.index("]")] if message.startswith("[") else ""
     violation, fix = split_fix(message.removeprefix(f"[{rule}]").strip())
-    urn = diagnostic.urn or urn
     resource = resources.get(urn)
     kind = namespace = name = ""
     if resource:
@@ -293,9 +317,8 @@ def _finding(pack: str, urn: str, diagnostic: Any, resources: dict[str, dict[str
         name = str((metadata or {}).get("name") or resource["name"])
     container = CONTAINER_SUBJECT.match(violation)
     return Finding(
-        pack=pack, policy=diagnostic.policyName, rule=rule, level=LEVELS.get(diagnostic.enforcementLevel, "advisory"),
-        severity=diagnostic.severity and analyzer_pb2.PolicySeverity.Name(diagnostic.severity).removeprefix("POLICY_SEVERITY_").lower() or "",
-        urn=urn, message=message, kind=kind, namespace=namespace, name=name,
+        pack=pack, policy=policy, rule=rule, level=LEVELS.get(level, "advisory"), severity=severity, urn=urn,
+        message=message, kind=kind, namespace=namespace, name=name,
         container=container.group(1) if container else "", fix=fix and fix[0].upper() + fix[1:].removesuffix(".") + ".",
     )
 
@@ -304,7 +327,16 @@ def run_packs(pack_dirs: list[Path], plan: dict[str, Any], overrides: dict[str, 
     """Every pack over the plan; the packs run side by side, each in its own process, as under the CLI."""
     with ThreadPoolExecutor(max_workers=len(pack_dirs) or 1) as pool:
         results = list(pool.map(lambda pack_dir: run_pack(pack_dir, plan, overrides), pack_dirs))
-    return Findings((f for findings in results for f in findings), (o for findings in results for o in findings.overrides))
+    return canonical((f for findings in results for f in findings), (o for findings in results for o in findings.overrides))
+
+
+def canonical(findings: Iterable[Finding], overrides: Iterable[dict[str, Any]]) -> Findings:
+    """Findings in the one order both ways of evaluating report them: by pack, rule, policy, resource, then
+    message (level and severity last, so the order is total), and overrides by pack, rule and policy."""
+    return Findings(
+        sorted(findings, key=lambda f: (f.pack, f.rule, f.policy, f.urn, f.message, f.level, f.severity)),
+        sorted(overrides, key=lambda o: (o["pack"], o["rule"], o["policy"])),
+    )
 
 
 def report(findings: list[Finding], plan: dict[str, Any], packs: list[str]) -> dict[str, Any]:
