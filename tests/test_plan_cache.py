@@ -154,7 +154,7 @@ REPLANNED = {
     "a tenant's hostname": ["est-early-1", "est-foundation"],
     "adding a tenant": ["est-canary-2", "est-foundation"],
     "removing a tenant": ["est-broad-1", "est-foundation"],
-    "the estate's image": ["est-broad-1", "est-canary-1", "est-early-1", "est-foundation"],
+    "the estate's image": ["est-broad-1", "est-canary-1", "est-canary-2", "est-early-1", "est-foundation"],
 }
 
 
