@@ -13,7 +13,7 @@ import threading
 import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from odoo_platform import progress
 from odoo_platform.config import Estate
@@ -28,8 +28,11 @@ from odoo_platform.errors import (
     EstateConfigError,
     ToolFailure,
 )
-from odoo_platform.offline.stackfiles import Project, load_project, read_stack_config
-from odoo_platform.output import Stopped, check_dir, check_file, write_dir, write_file
+from odoo_platform.offline.stackfiles import Project, StackConfig, load_project, read_stack_config
+from odoo_platform.output import Content, Stopped, check_dir, check_file, write_dir, write_file
+
+if TYPE_CHECKING:
+    from odoo_platform.offline.cache import PlanStore
 
 POLICY_REPORT = "policy-report.json"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -58,8 +61,7 @@ def load_project_dir(directory: Path) -> Project:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from odoo_platform.offline.engine import run_program
-    from odoo_platform.offline.plan import build_plan, summary, write_plan
+    from odoo_platform.offline.plan import summary, write_json, write_plan
 
     project = load_project_dir(Path(args.project)) if args.project else find_project(Path.cwd())
     if args.config:
@@ -76,33 +78,38 @@ def cmd_plan(args: argparse.Namespace) -> int:
         out_dir = check_dir(project.root / "out" / args.stack, "--stack")
     config = read_stack_config(project, config_path)
     region = config.values.get(f"{project.name}:region", "eu-central-1")
-    extra: dict[str, str] = {}
+    store = _plan_store(args)
+    extra: dict[str, Content] = {}
     # Progress is for a person at a terminal: JSON on stdout is for a program, which wants nothing else.
     with progress.reporting(sys.stderr, enabled=args.format != "json") as report:
         if args.sharded:
             from odoo_platform.offline.sharded import plan_sharded
 
-            sharded = plan_sharded(project.root, args.stack, config, region, args.jobs or os.cpu_count() or 1)
-            plan = sharded.merged
-            extra = {f"stacks/{name}/plan.json": json.dumps(stack_plan, indent=2) + "\n"
-                     for name, stack_plan in sharded.stacks.items()}
+            sharded = plan_sharded(project.root, args.stack, config, region, args.jobs or os.cpu_count() or 1, store)
+            plan, stacks, planned = sharded.merged, list(sharded.stacks), sharded.planned
+            extra = {f"stacks/{name}/plan.json": entry.copy_plan for name, entry in sharded.stacks.entries.items()}
         else:
             report.step(f"planning {args.stack}")
-            plan = build_plan(run_program(project, args.stack, config, region=region), config)
+            plan, fresh = _plan_stack(project, args.stack, config, region, store)
+            stacks, planned = [args.stack], [args.stack] * fresh
         policy = None if args.no_policy else _check_policy(project, plan, args)
         if policy:
             extra[POLICY_REPORT] = json.dumps(policy[0], indent=2) + "\n"
         report.step(f"writing {out_dir}")
         write_plan(plan, out_dir, extra)
+    if store is not None:
+        store.prune()
     if args.format == "json":
-        print(json.dumps(plan, indent=2))
+        write_json(plan, sys.stdout)
     else:
         print(summary(plan, _summary_width()))
         if policy:
             print("\n" + policy[1])
         if args.sharded:
-            print(f"\n{len(extra) - bool(policy)} stacks planned in parallel: {', '.join(sharded.stacks)} "
-                  f"(their plans are in {out_dir / 'stacks'})")
+            print(f"\nthe estate's stacks: {', '.join(stacks)} (their plans are in {out_dir / 'stacks'})")
+        names = f" ({', '.join(planned)})" if planned else ""
+        reused = f"{len(stacks) - len(planned)} from the cache ({store.directory})" if store else "the cache not used"
+        print(f"\n{len(stacks)} stack{'s' * (len(stacks) != 1)}: {len(planned)} planned{names}, {reused}")
         print(f"\nwrote {out_dir / 'plan.json'}, {out_dir / 'manifests.yaml'}" + (f" and {out_dir / POLICY_REPORT}" if policy else ""))
     return EXIT_POLICY_VIOLATION if policy and not policy[0]["passed"] else EXIT_OK
 
@@ -111,6 +118,48 @@ def _summary_width() -> int:
     """The terminal's width (100 when stdout is not a terminal), within the bounds in which the
     summary reads well: narrower, module names and hanging indents crowd out the names."""
     return max(80, min(shutil.get_terminal_size((100, 24)).columns, 100))
+
+
+def _plan_store(args: argparse.Namespace) -> PlanStore | None:
+    """The plan cache: --cache-dir, else $ODOO_PLATFORM_CACHE_DIR or the user's cache directory; None with --no-cache.
+
+    A default directory that cannot be written only costs the reuse (a note on stderr); one given
+    with --cache-dir is bad input.
+    """
+    from odoo_platform.offline.cache import PlanStore, default_dir
+
+    if args.no_cache:
+        return None
+    directory = Path(args.cache_dir) if args.cache_dir else default_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        writable = os.access(directory, os.W_OK | os.X_OK)
+    except OSError:
+        writable = False
+    if writable:
+        return PlanStore(directory)
+    if args.cache_dir:
+        raise UsageError(f"--cache-dir: {directory} is not a writable directory (give one you can write, or --no-cache)")
+    print(f"note: the plan cache {directory} is not writable; planning every stack", file=sys.stderr)
+    return None
+
+
+def _plan_stack(project: Project, stack: str, config: StackConfig, region: str,
+                store: PlanStore | None) -> tuple[dict, bool]:
+    """One stack's plan, and whether it was planned (not found in the cache under its key; then stored there)."""
+    from odoo_platform.offline.cache import stack_key
+    from odoo_platform.offline.engine import run_program
+    from odoo_platform.offline.plan import build_plan
+
+    key = stack_key(project, stack, config, region) if store else ""
+    entry = store.get(key) if store else None
+    if entry is not None:
+        return entry.plan(), False
+    recording = run_program(project, stack, config, region=region)
+    plan = build_plan(recording, config)
+    if store:
+        store.put(key, plan, recording.stack_outputs)
+    return plan, True
 
 
 def _pack_dirs(project: Project, names: list[str] | None) -> list[Path]:
@@ -502,6 +551,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "any other directory or file is refused")
     plan.add_argument("--format", choices=("text", "json"), default="text", help="what to print (default text)")
     plan.add_argument("--no-policy", action="store_true", help="do not run the policy packs")
+    cache = plan.add_mutually_exclusive_group()
+    cache.add_argument("--no-cache", action="store_true", help="plan every stack; neither read nor write the plan cache")
+    cache.add_argument("--cache-dir", help="the plan cache (default $ODOO_PLATFORM_CACHE_DIR, else "
+                                           "${XDG_CACHE_HOME:-~/.cache}/odoo-platform/plans)")
     _policy_arguments(plan)
     plan.set_defaults(handler=cmd_plan)
     policy = commands.add_parser("policy", help="run the CrossGuard packs over a plan, as pulumi preview --policy-pack does")

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import IO, Callable, Iterable, Iterator, Mapping, Union
 
 from odoo_platform.errors import EstateConfigError
 
@@ -28,6 +28,10 @@ KNOWN_ENTRIES = {
     "plan.json", "manifests.yaml", "policy-report.json", "stacks", "summary.json", "diff.json", "diff.md", "estate.dot",
     "estate.svg", "cost.json", "cost.txt", "cost.svg", "drift.json", "evidence.md", "evidence.html", "SHA256SUMS",
 }
+
+
+Content = Union[str, Callable[[IO[str]], None]]
+"""A file's text, or a function writing it to a stream (a large plan is never one string in memory)."""
 
 
 class OutputError(EstateConfigError):
@@ -80,8 +84,8 @@ def check_dir(target: Path, flag: str) -> Path:
     return target
 
 
-def write_dir(target: Path, files: Mapping[str, str], command: str, flag: str = "--out") -> Path:
-    """Write `files` (relative path -> text) as the whole directory `target`, atomically."""
+def write_dir(target: Path, files: Mapping[str, Content], command: str, flag: str = "--out") -> Path:
+    """Write `files` (relative path -> text or writer) as the whole directory `target`, atomically."""
     target = check_dir(target, flag)
     Stopped.writing += 1
     try:
@@ -90,7 +94,7 @@ def write_dir(target: Path, files: Mapping[str, str], command: str, flag: str = 
         Stopped.writing -= 1
 
 
-def _write_dir(target: Path, files: Mapping[str, str], command: str, flag: str) -> Path:
+def _write_dir(target: Path, files: Mapping[str, Content], command: str, flag: str) -> Path:
     with _writing(target, flag):
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -100,7 +104,11 @@ def _write_dir(target: Path, files: Mapping[str, str], command: str, flag: str) 
                 if staging not in Path(os.path.normpath(path)).parents:
                     raise ValueError(f"output file {name!r} would be outside its directory")
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(content)
+                with path.open("w") as stream:
+                    if isinstance(content, str):
+                        stream.write(content)
+                    else:
+                        content(stream)
             if MARKER not in files:
                 (staging / MARKER).write_text(marker_text(command, files))
             Stopped.check()

@@ -136,7 +136,7 @@ def test_json_output_has_no_progress(tmp_path, monkeypatch, capsys):
 def test_a_plan_shows_progress_on_a_terminal_and_prints_the_same(tmp_path):
     config = write_stack(tmp_path / "small.yaml", SMALL)
     argv = [sys.executable, "-m", "odoo_platform", "plan", "--stack", "dev", "--config", str(config),
-            "--out", str(tmp_path / "o"), "--no-policy"]
+            "--out", str(tmp_path / "o"), "--no-policy", "--no-cache"]  # both runs plan: the same stdout
     env = {key: value for key, value in os.environ.items() if key != "COLUMNS"}
     piped = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     primary, secondary = os.openpty()

@@ -10,14 +10,14 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Mapping
 
 import yaml
 
 from odoo_platform.offline.engine import Recording
 from odoo_platform.offline.recorder import Registration
 from odoo_platform.offline.stackfiles import SECRET_PLACEHOLDER, StackConfig
-from odoo_platform.output import write_dir
+from odoo_platform.output import Content, write_dir
 
 PLAN_VERSION = 1
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -114,15 +114,24 @@ def kubernetes_objects(plan: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def write_plan(plan: dict[str, Any], out_dir: Path, extra_files: dict[str, str] | None = None, flag: str = "--out") -> Path:
+def write_plan(plan: dict[str, Any], out_dir: Path, extra_files: Mapping[str, Content] | None = None,
+               flag: str = "--out") -> Path:
     """Write plan.json, manifests.yaml (and e.g. policy-report.json) as the directory `out_dir`,
-    atomically and only where odoo-platform may write (see output.py)."""
-    files = {
-        "plan.json": json.dumps(plan, indent=2, sort_keys=False) + "\n",
-        "manifests.yaml": yaml.safe_dump_all(kubernetes_objects(plan), sort_keys=False, default_flow_style=False),
+    atomically and only where odoo-platform may write (see output.py). Both are written as they
+    are encoded: at a thousand tenants either would be hundreds of MiB as one string."""
+    files: dict[str, Content] = {
+        "plan.json": lambda stream: write_json(plan, stream),
+        "manifests.yaml": lambda stream: yaml.safe_dump_all(kubernetes_objects(plan), stream, sort_keys=False,
+                                                            default_flow_style=False),
         **(extra_files or {}),
     }
     return write_dir(out_dir, files, "plan", flag)
+
+
+def write_json(document: Any, stream: IO[str]) -> None:
+    """`document` as plan.json is written (two-space indent, a final newline), encoded piece by piece."""
+    json.dump(document, stream, indent=2)
+    stream.write("\n")
 
 
 ROTATION_TYPE = "time:index/rotating:Rotating"

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from odoo_platform import progress
 from odoo_platform.config import Estate
+from odoo_platform.errors import ToolFailure
+from odoo_platform.offline.cache import Entry, PlanStore, stack_key
 from odoo_platform.offline.engine import ORGANIZATION
 from odoo_platform.offline.stackfiles import StackConfig, load_project
+from odoo_platform.program import KUBECONFIG_OUTPUT, PLATFORM_OUTPUT, PLATFORM_SECRETS_OUTPUT
 from odoo_platform.sharding import FOUNDATION, shard_named, shards_of
 from odoo_platform.stack_reader import estate_from_config
 
@@ -33,8 +40,26 @@ SHARD_PROVIDER = "cluster-provider"
 @dataclass(frozen=True)
 class ShardedPlan:
     merged: dict[str, Any]
-    stacks: dict[str, dict[str, Any]]
+    stacks: StackPlans
     """Each stack's own plan, by stack name (foundation first)."""
+    planned: list[str]
+    """The stacks planned in this run; the others' plans came from the cache."""
+
+
+class StackPlans(Mapping[str, dict[str, Any]]):
+    """Stack plans read from their store entries when asked: the parent never holds them all at once."""
+
+    def __init__(self, entries: dict[str, Entry]) -> None:
+        self.entries = entries
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return self.entries[name].plan()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
 
 def stack_config(config: StackConfig, stack: str, shard: str, estate: Estate) -> StackConfig:
@@ -54,56 +79,107 @@ def stack_config(config: StackConfig, stack: str, shard: str, estate: Estate) ->
     return StackConfig(values=values, secret_keys=list(config.secret_keys))
 
 
-def plan_sharded(root: Path, stack: str, config: StackConfig, region: str, jobs: int) -> ShardedPlan:
+def plan_sharded(root: Path, stack: str, config: StackConfig, region: str, jobs: int,
+                 store: PlanStore | None = None) -> ShardedPlan:
+    """Plan every stack, reusing the plans `store` holds under the same key (none given: a cold run)."""
     project = load_project(root)
     estate = estate_from_config(config.values, project.stack_config_dir)
+    scratch = None
+    if store is None:
+        scratch = tempfile.mkdtemp(prefix="odoo-platform-plans-")
+        store = PlanStore(Path(scratch))
+    foundation = f"{stack}-{FOUNDATION}"
+    reference = f"{ORGANIZATION}/{project.name}/{foundation}"
+    planned: list[str] = []
     shards = shards_of(estate)
-    total = len(shards) + 1
     # The stacks run in worker processes, whose progress would not reach the terminal: the
-    # parent reports each stack as it finishes, with the resources its plan holds.
+    # parent reports each stack as its plan is in hand (planned, or found in the store).
     report = progress.current()
     report.step(f"planning {stack}")
+    done = 0
+
+    def reported(name: str, entry: Entry) -> Entry:
+        nonlocal done
+        done += 1
+        report.stack_planned(name, done, len(shards) + 1)
+        return entry
     # Spawned, not forked: each stack gets a fresh Pulumi runtime, as under the CLI.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        foundation = f"{stack}-{FOUNDATION}"
-        foundation_plan, foundation_outputs = pool.submit(
-            _plan_stack, root, foundation, stack_config(config, stack, FOUNDATION, estate), region, None
-        ).result()
-        report.registered(len(foundation_plan["resources"]))
-        report.stack_planned(foundation, 1, total)
-        references = {f"{ORGANIZATION}/{project.name}/{foundation}": foundation_outputs}
-        futures = {
-            pool.submit(
-                _plan_stack, root, f"{stack}-{shard.name}", stack_config(config, stack, shard.name, estate), region,
-                references
-            ): f"{stack}-{shard.name}"
+        def start(name: str, shard: str, references: dict[str, dict[str, Any]] | None) -> Callable[[], Entry]:
+            stack_conf = stack_config(config, stack, shard, estate)
+            key = stack_key(project, name, stack_conf, region, references)
+            entry = store.get(key)
+            if entry is not None:
+                return lambda: entry
+            planned.append(name)
+            future = pool.submit(_plan_stack, root, name, stack_conf, region, references, store.directory, key)
+
+            def finish() -> Entry:
+                future.result()
+                return _stored(store, key, name)
+            return finish
+
+        entries = {foundation: reported(foundation, start(foundation, FOUNDATION, None)())}
+        waiting = {
+            f"{stack}-{shard.name}": start(f"{stack}-{shard.name}", shard.name,
+                                           {reference: foundation_outputs_for(entries[foundation].outputs, shard.tenants)})
             for shard in shards
         }
-        finished: dict[str, dict[str, Any]] = {}
-        for future in as_completed(futures):
-            finished[futures[future]] = future.result()[0]
-            report.registered(len(finished[futures[future]]["resources"]))
-            report.stack_planned(futures[future], len(finished) + 1, total)
-    # Foundation first, then the shards in their own order, whichever finished first.
-    plans = {foundation: foundation_plan} | {name: finished[name] for name in futures.values()}
-    return ShardedPlan(merged=merge_plans(stack, config, list(plans.values())), stacks=plans)
+        entries |= {name: reported(name, finish()) for name, finish in waiting.items()}
+    stacks = StackPlans(entries)
+    if scratch:
+        # A cold run's plans live as long as its result.
+        weakref.finalize(stacks, shutil.rmtree, scratch, True)
+    merged = merge_plans(stack, config, (entry.plan() for entry in entries.values()))
+    return ShardedPlan(merged=merged, stacks=stacks, planned=planned)
+
+
+def foundation_outputs_for(outputs: dict[str, Any], tenants: tuple[str, ...]) -> dict[str, Any]:
+    """What a shard stack reads of its foundation's outputs: its own tenants' services and secrets, and the kubeconfig.
+
+    Handing a shard only these makes its cache key exactly what it reads: a tenant added to
+    another shard changes the foundation's outputs, not this shard's plan.
+    """
+    def mine(value: dict[str, Any]) -> dict[str, Any]:
+        return {name: value[name] for name in tenants if name in value}
+
+    sliced: dict[str, Any] = {}
+    if PLATFORM_OUTPUT in outputs:
+        sliced[PLATFORM_OUTPUT] = mine(outputs[PLATFORM_OUTPUT])
+    if PLATFORM_SECRETS_OUTPUT in outputs:
+        secret = outputs[PLATFORM_SECRETS_OUTPUT]  # recorded as Pulumi's secret envelope: {signature, "value": ...}
+        sliced[PLATFORM_SECRETS_OUTPUT] = secret | {"value": mine(secret["value"])}
+    if KUBECONFIG_OUTPUT in outputs:
+        sliced[KUBECONFIG_OUTPUT] = outputs[KUBECONFIG_OUTPUT]
+    return sliced
 
 
 def _plan_stack(root: Path, stack: str, config: StackConfig, region: str,
-                references: dict[str, dict[str, Any]] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+                references: dict[str, dict[str, Any]] | None, store: Path, key: str) -> None:
+    """Plan one stack in a worker and store its plan: only the key crosses back to the parent, not the plan."""
     from odoo_platform.offline.engine import run_program
     from odoo_platform.offline.plan import build_plan
 
     recording = run_program(load_project(root), stack, config, region=region, stack_references=references)
-    return build_plan(recording, config), recording.stack_outputs
+    PlanStore(store).put(key, build_plan(recording, config), recording.stack_outputs)
 
 
-def merge_plans(stack: str, config: StackConfig, plans: list[dict[str, Any]]) -> dict[str, Any]:
-    """One plan of the whole estate: every stack's resources under the estate's stack name."""
+def _stored(store: PlanStore, key: str, stack: str) -> Entry:
+    entry = store.get(key)
+    if entry is None:
+        raise ToolFailure(f"the plan of {stack} was written to {store.directory} but cannot be read back "
+                          "(check the disk, or plan with --no-cache)")
+    return entry
+
+
+def merge_plans(stack: str, config: StackConfig, plans: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """One plan of the whole estate: every stack's resources under the estate's stack name (plans: one at a time)."""
     resources: list[dict[str, Any]] = []
     tenants: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
+    first: dict[str, Any] = {}
     for plan in plans:
+        first = first or {"version": plan["version"], "project": plan["project"]}
         def rename(urn: str | None, source: str = plan["stack"]) -> str | None:
             prefix = f"urn:pulumi:{source}::"
             return f"urn:pulumi:{stack}::{urn[len(prefix):]}" if urn and urn.startswith(prefix) else urn
@@ -122,9 +198,9 @@ def merge_plans(stack: str, config: StackConfig, plans: list[dict[str, Any]]) ->
             outputs["postgresServers"] = plan["outputs"]["postgresServers"]
     outputs["tenants"] = dict(sorted(tenants.items()))
     return {
-        "version": plans[0]["version"],
+        "version": first["version"],
         "stack": stack,
-        "project": plans[0]["project"],
+        "project": first["project"],
         "config": config.masked(),
         "outputs": outputs,
         "resources": sorted(resources, key=lambda r: r["urn"]),
