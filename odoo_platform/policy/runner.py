@@ -150,8 +150,8 @@ def pulumi_config(plan: dict[str, Any]) -> str:
         # The Pulumi CLI hands a stack's config to policy packs the same way and fails the same way.
         raise ToolFailure(
             f"the stack config is {len(config) // 1024} KiB: policy packs receive it in one environment variable, "
-            "which Linux limits to 128 KiB (keep each stack under it: shard stacks list only their own tenants, "
-            "and past about 900 tenants split the estate into several estates)"
+            "which Linux limits to 128 KiB (move the tenants into a tenant catalogue: odoo-platform:tenantCatalogue, "
+            "one file per tenant, see README 'The tenant catalogue')"
         )
     return config
 
