@@ -103,8 +103,8 @@ def evaluate_packs(names: Sequence[str], plan: dict[str, Any], overrides: dict[s
     and overrides `runner.run_packs` returns for the same packs."""
     context = stack_context(stack_config(plan))
     stack = _Stack(plan)
-    findings: list[Finding] = []
     changed: list[dict[str, Any]] = []
+    enabled: list[_Enabled] = []
     for name in names:
         pack = assemble(name, PACKS[name], context)
         # What GetAnalyzerInfo reports: each policy's own level, else the pack's.
@@ -112,34 +112,41 @@ def evaluate_packs(names: Sequence[str], plan: dict[str, Any], overrides: dict[s
                  for p in pack.policies]
         levels = enforcement_levels(infos, overrides or {})
         changed.extend(overridden(name, infos, levels))
-        for policy in pack.policies:
-            if levels[policy.name] != LEVEL_CODES["disabled"]:
-                findings.extend(_evaluate(name, pack, policy, levels[policy.name], stack))
-    return canonical(findings, changed)
+        enabled.extend(_Enabled(name, pack, policy, levels[policy.name], stack) for policy in pack.policies
+                       if levels[policy.name] != LEVEL_CODES["disabled"])
+    resource_policies = [e for e in enabled if isinstance(e.policy, ResourceValidationPolicy)]
+    # Resource by resource, every policy in turn: rules reading the same resource's pod walk it once (rule.pod).
+    for args in stack.custom:
+        for each in resource_policies:
+            each.evaluate(args, args.urn)
+    stack_args = StackValidationArgs(stack.resources, None, _NO_TAGS)
+    for each in enabled:
+        if not isinstance(each.policy, ResourceValidationPolicy):
+            each.evaluate(stack_args, "")
+    return canonical([f for each in enabled for f in each.found], changed)
 
 
-def _evaluate(name: str, pack: Assembled, policy: Policy, level: int, stack: _Stack) -> list[Finding]:
-    found: list[Finding] = []
-    severity = policy.severity.value if policy.severity else ""
+class _Enabled:
+    """One policy of one pack (`name`: the pack's directory) at its level, and what it has found."""
 
-    def evaluate(args: Any, urn: str) -> None:
+    def __init__(self, name: str, pack: Assembled, policy: Policy, level: int, stack: _Stack) -> None:
+        self.name, self.pack, self.policy, self.level, self.stack = name, pack, policy, level, stack
+        self.severity = policy.severity.value if policy.severity else ""
+        self.found: list[Finding] = []
+
+    def evaluate(self, args: Any, urn: str) -> None:
+        name, policy = self.name, self.policy
+
         def report(message: str, at: str | None = None) -> None:
             text = f"{policy.description}\n{message}" if message else policy.description
-            found.append(finding(name, policy.name, level, severity, at or urn, text, stack.by_urn))
+            self.found.append(finding(name, policy.name, self.level, self.severity, at or urn, text, self.stack.by_urn))
 
         try:
             policy.validate(args, report)
         except UnknownValueError as exc:
             # The server's answer to a rule that read a value unknown during preview: advisory, without severity.
-            text = (f"can't run policy '{policy.name}' from policy pack '{pack.name}@v{PACK_VERSION}' "
+            text = (f"can't run policy '{policy.name}' from policy pack '{self.pack.name}@v{PACK_VERSION}' "
                     f"during preview: {exc.message}")
-            found.append(finding(name, policy.name, LEVEL_CODES["advisory"], "", urn, text, stack.by_urn))
+            self.found.append(finding(name, policy.name, LEVEL_CODES["advisory"], "", urn, text, self.stack.by_urn))
         except Exception as exc:  # a rule that fails in a pack process fails the run the same way
             raise ToolFailure(f"policy pack {name} failed: {policy.name}: {exc}") from None
-
-    if isinstance(policy, ResourceValidationPolicy):
-        for args in stack.custom:
-            evaluate(args, args.urn)
-    else:
-        evaluate(StackValidationArgs(stack.resources, None, _NO_TAGS), "")
-    return found

@@ -87,14 +87,28 @@ def _resource_policy(rule: Rule, context: Context, level: EnforcementLevel) -> R
                                     enforcement_level=level, severity=Severity(rule.severity.value))
 
 
+_last_stack: tuple[Any, tuple[Resource, ...]] = (None, ())
+"""The last stack's resources as rules see them, by the identity of the list they came from: in
+process every stack policy is handed the same list, converted once."""
+
+
+def _stack_resources(args: StackValidationArgs) -> tuple[Resource, ...]:
+    global _last_stack
+    source, converted = _last_stack  # one read: another thread may replace the pair, never half of it
+    if source is args.resources:
+        return converted
+    converted = tuple(
+        Resource(type=r.resource_type, urn=r.urn, props=r.props, parent=r.parent.urn if r.parent else None,
+                 dependencies=tuple(d.urn for d in r.dependencies))
+        for r in args.resources
+    )
+    _last_stack = (args.resources, converted)
+    return converted
+
+
 def _stack_policy(rule: Rule, context: Context, level: EnforcementLevel) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        resources = [
-            Resource(type=r.resource_type, urn=r.urn, props=r.props, parent=r.parent.urn if r.parent else None,
-                     dependencies=tuple(d.urn for d in r.dependencies))
-            for r in args.resources
-        ]
-        for urn, message in rule.check_stack(resources, context):  # type: ignore[misc]
+        for urn, message in rule.check_stack(_stack_resources(args), context):  # type: ignore[misc]
             report(rule.report_text(message), urn)
 
     return StackValidationPolicy(name=rule.name, description=f"[{rule.id}] {rule.description}", validate=validate,

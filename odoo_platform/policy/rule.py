@@ -163,10 +163,25 @@ class Pod:
     containers: tuple[Container, ...]
 
 
+_last_pod: tuple[Any, Optional[Pod]] = (None, None)
+"""The last pod walked, by the identity of the properties it was walked from: several rules read the
+pod of the same resource one after another (in process they share its properties object)."""
+
+
 def pod(resource: Resource) -> Optional[Pod]:
     """The shared pod-spec walker: every rule that reads pods reads them through this (a meta-test checks)."""
+    global _last_pod
     if resource.type not in K8S_WORKLOADS:
         return None
+    props, walked = _last_pod  # one read: another thread may replace the pair, never half of it
+    if props is resource.props:
+        return walked
+    walked = _walk(resource)
+    _last_pod = (resource.props, walked)
+    return walked
+
+
+def _walk(resource: Resource) -> Pod:
     kind = kind_of(resource.type)
     path = {"Pod": ("spec",), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}.get(
         kind, ("spec", "template", "spec"))
