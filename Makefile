@@ -6,13 +6,18 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 STACK ?= dev
 
-.PHONY: plan test setup bench clean
+.PHONY: plan test test-slow setup bench clean
 
 plan: $(STAMP)
 	$(PY) -m odoo_platform plan --stack $(STACK)
 
+# `make test` is the fast group; `make test-slow` the end-to-end runs marked slow (real PostgreSQL, Checkov,
+# Chromium, pipeline dry runs, ...). CI (.ci/run) runs both; a bare `pytest` runs everything.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
 
 setup: $(STAMP)
 
