@@ -12,9 +12,11 @@ plan: $(STAMP)
 	$(PY) -m odoo_platform plan --stack $(STACK)
 
 # `make test` is the fast group; `make test-slow` the end-to-end runs marked slow (real PostgreSQL, Checkov,
-# Chromium, pipeline dry runs, ...). CI (.ci/run) runs both; a bare `pytest` runs everything.
+# Chromium, pipeline dry runs, ...). CI (.ci/run) runs both; a bare `pytest` runs everything, in one process.
+# The fast group runs in two processes (pytest-xdist), a test file per process at a time so its module
+# fixtures are made once: on 2 cores about a third less wall time, though each process plans the stacks itself.
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
