@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import yaml
 
-from odoo_platform.offline.engine import run_program
-from odoo_platform.offline.plan import build_plan
-from odoo_platform.offline.stackfiles import load_project, read_stack_config
+from odoo_platform.offline.stackfiles import load_project
 
 pytest_plugins = ["tests.real_postgres"]
 
@@ -102,15 +101,14 @@ def project():
 
 
 @pytest.fixture
-def plan_for(project, tmp_path) -> Callable[..., dict[str, Any]]:
-    """Plan an estate in-process, exactly as `odoo-platform plan --config` does."""
+def plan_for(project) -> Callable[..., dict[str, Any]]:
+    """Plan an estate in-process, exactly as `odoo-platform plan --config` does (tests.stack_plans.plan_of_estate:
+    made once per session for each estate, a copy per call)."""
+    # Imported here: pytest loads this file as `conftest` and the tests import it as `tests.conftest`, two
+    # module objects; the plans' cache lives in tests.stack_plans, one module for both.
+    from tests.stack_plans import plan_of_estate
 
-    def _plan(config: dict[str, Any], stack: str = "test") -> dict[str, Any]:
-        stack_config = read_stack_config(project, write_stack(tmp_path / f"Pulumi.{stack}.yaml", config))
-        recording = run_program(project, stack, stack_config, region=config["region"])
-        return build_plan(recording, stack_config)
-
-    return _plan
+    return functools.partial(plan_of_estate, project)
 
 
 def resources_of(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:

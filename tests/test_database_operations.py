@@ -14,6 +14,7 @@ from odoo_platform.errors import EstateConfigError
 from odoo_platform.offline.plan import kubernetes_objects
 from odoo_platform.workload import PRIVATE_RANGES
 from tests.conftest import AWS_EXISTING, estate
+from tests.stack_plans import plan_of_estate
 
 
 def _objects(plan, kind, namespace=None):
@@ -29,15 +30,8 @@ def _https_private_peers(policy) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def azure_plan(project, tmp_path_factory):
-    from odoo_platform.offline.engine import run_program
-    from odoo_platform.offline.plan import build_plan
-    from odoo_platform.offline.stackfiles import read_stack_config
-    from tests.conftest import write_stack
-
-    config = read_stack_config(project, write_stack(tmp_path_factory.mktemp("az") / "Pulumi.t.yaml",
-                                                    estate(postgres={"version": 17})))
-    return build_plan(run_program(project, "t", config, region="westeurope"), config)
+def azure_plan(project):
+    return plan_of_estate(project, estate(postgres={"version": 17}), stack="t")
 
 
 def test_azure_opens_exactly_the_archive_endpoint_subnet_on_443(azure_plan):

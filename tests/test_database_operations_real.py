@@ -30,6 +30,11 @@ import yaml
 from tests.conftest import ROOT, estate, write_stack
 from tests.real_postgres import RealPostgres
 
+# Every test here starts or uses a real PostgreSQL server and runs the jobs' scripts in subprocesses: the
+# slow group (`make test-slow`, CI). What the scripts are given stays in `make test`: the jobs' manifests,
+# schedules and network policies are asserted on the plan by tests/test_database_operations.py.
+pytestmark = pytest.mark.slow
+
 TENANTS = [
     {"name": "acme", "tier": 2, "users": 25, "hostname": "acme.erp.example.com"},
     {"name": "globex", "tier": 3, "users": 8, "hostname": "globex.erp.example.com"},

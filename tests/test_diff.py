@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from odoo_platform.cli import main
 from odoo_platform.governance.diff import Risk, diff_plans, to_json, to_text
 from tests.conftest import DIGEST, ROOT, estate
+from tests.stack_plans import plan_of_estate
 
 TENANTS = [
     {"name": "acme", "tier": 2, "users": 25, "hostname": "acme.erp.example.com"},
@@ -19,18 +21,9 @@ BASE = estate(environment="prod", image=DIGEST, tenants=TENANTS)
 
 
 @pytest.fixture(scope="module")
-def base_plan(project, tmp_path_factory):
-    from odoo_platform.offline.engine import run_program
-    from odoo_platform.offline.plan import build_plan
-    from odoo_platform.offline.stackfiles import read_stack_config
-    from tests.conftest import write_stack
-
-    def plan(config):
-        path = write_stack(tmp_path_factory.mktemp("p") / "Pulumi.prod.yaml", config)
-        stack_config = read_stack_config(project, path)
-        return build_plan(run_program(project, "prod", stack_config, region="westeurope"), stack_config)
-
-    return plan
+def base_plan(project):
+    # plan_of_estate makes each estate's plan once per session: BASE is the baseline of ten tests here.
+    return functools.partial(plan_of_estate, project, stack="prod")
 
 
 def _variant(**changes):

@@ -88,9 +88,15 @@ def _public_rds_finding() -> dict:
             "urn": urn, "message": f"[{rule.id}] {violation}. {rule.remediation}"}
 
 
-@pytest.fixture
-def bundle(tmp_path, monkeypatch):
-    monkeypatch.chdir(ROOT)
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    """One evidence bundle, written once for the tests that read it (none writes to it)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.chdir(ROOT)
+        return _write_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+def _write_bundle(tmp_path: Path) -> Path:
     baseline = plan_of("hybrid-prod")
     proposed = json.loads(json.dumps(baseline))
     for resource in proposed["resources"]:
@@ -255,6 +261,7 @@ def _chromium(page: Path, profile: Path, *arguments: str) -> tuple[str, list[str
     return result.stdout, [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
 
 
+@pytest.mark.slow  # headless Chromium: a browser started per page
 @needs_chromium
 def test_the_console_check_sees_errors(tmp_path):
     page = tmp_path / "broken.html"
@@ -262,6 +269,7 @@ def test_the_console_check_sees_errors(tmp_path):
     assert any("broken page" in line for line in _chromium(page, tmp_path / "profile", "--dump-dom")[1])
 
 
+@pytest.mark.slow  # headless Chromium: a browser started per page
 @needs_chromium
 def test_an_auditor_sees_the_page_load_without_errors_and_the_diagram_and_chart_drawn(bundle, tmp_path):
     image_module = pytest.importorskip("PIL.Image", reason="Pillow (the test extra) reads the screenshot")

@@ -22,6 +22,13 @@ from tests.conftest import CONTRACTS
 from tests.stack_plans import all_stacks, manifests_of
 
 KUBERNETES_VERSION = "1.30"
+
+# kubernetes-validate lists its schema versions and reads and parses the schema files (the shared definitions
+# are megabytes of JSON) on every call, once per object of every stack. The files never change during a run
+# and validation does not modify a parsed schema, so each is read once per session; the validation itself is
+# still the library's, against the same schemas.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
+kubernetes_validate.utils.all_versions = functools.cache(kubernetes_validate.utils.all_versions)
 BUILTIN_GROUPS = {"", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io",
                   "storage.k8s.io"}
 

@@ -9,6 +9,7 @@ import pytest
 from odoo_platform.cron_scaler import scale
 from odoo_platform.governance.diff import diff_plans
 from tests.conftest import DIGEST, estate
+from tests.stack_plans import plan_of_estate
 
 JOB_TYPE = "kubernetes:batch/v1:Job"
 
@@ -18,16 +19,9 @@ def _jobs(plan, tenant: str) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def plans(project, tmp_path_factory):
-    from odoo_platform.offline.engine import run_program
-    from odoo_platform.offline.plan import build_plan
-    from odoo_platform.offline.stackfiles import read_stack_config
-    from tests.conftest import write_stack
-
+def plans(project):
     def plan(config):
-        path = write_stack(tmp_path_factory.mktemp("p") / "Pulumi.test.yaml", config)
-        stack_config = read_stack_config(project, path)
-        return build_plan(run_program(project, "test", stack_config, region="westeurope"), stack_config)
+        return plan_of_estate(project, config)  # estate() is shared with the other tests' plans (plan_of_estate)
 
     base = estate()
     promoted = copy.deepcopy(base)

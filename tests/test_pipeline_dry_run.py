@@ -18,6 +18,10 @@ from tests.conftest import ROOT
 from tests.pipeline_dry_run import Agent
 from tests.pipeline_yaml import compile_pipeline, condition_holds, pipeline_variables, run_variables
 
+# The dry runs (the tests marked slow) run the steps' bash scripts with a fake process per command: the slow
+# group (`make test-slow`, CI). The pipeline's YAML (stages, conditions, connections) is checked in `make test`
+# by tests/test_pipeline.py.
+
 COMMIT = "c0ffee0000000000000000000000000000000001"
 DEPLOYED = "dep10yed000000000000000000000000000000002"
 RUN = 4711
@@ -165,6 +169,7 @@ def main_run(tmp_path_factory):
     return _run_main(tmp_path_factory.mktemp("main"), _rules())
 
 
+@pytest.mark.slow
 def test_every_stage_of_a_main_run_succeeds_in_order(main_run):
     agent, results = main_run
     _, stages = compile_pipeline(DELIVERY)
@@ -172,6 +177,7 @@ def test_every_stage_of_a_main_run_succeeds_in_order(main_run):
         e for e in agent.events if e.get("exit")]
 
 
+@pytest.mark.slow
 def test_azure_preview_logs_in_with_the_account_selects_gets_credentials_previews_and_governs(main_run):
     agent, _ = main_run
     out = "$STAGING/preview"
@@ -198,6 +204,7 @@ def test_azure_preview_logs_in_with_the_account_selects_gets_credentials_preview
     assert {"stage": "Preview_dev", "publish": "preview-dev-2"} in agent.events  # the attempt is in the name
 
 
+@pytest.mark.slow
 def test_deploy_governs_with_the_runs_approvals_then_applies_the_saved_plan(main_run):
     agent, _ = main_run
     out = "$STAGING/deploy"
@@ -227,6 +234,7 @@ def test_deploy_governs_with_the_runs_approvals_then_applies_the_saved_plan(main
                             {"stage": "Deploy_aws_hybrid_prod", "publish": "deploy-aws-hybrid-prod-2"}]
 
 
+@pytest.mark.slow
 def test_an_existing_eks_cluster_gets_its_kubeconfig_from_aws(main_run):
     agent, _ = main_run
     commands = _normalised(agent, "Preview_aws_staging")
@@ -237,6 +245,7 @@ def test_an_existing_eks_cluster_gets_its_kubeconfig_from_aws(main_run):
         ["kubectl", "--kubeconfig", "$TEMP/kubeconfig-aws-staging", "get", "--raw", "/readyz"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("evidence", "freeze", "expected"), [(6, 0, 6), (4, 4, 4), (1, 0, 1), (0, 4, 4)])
 def test_a_deploy_refuses_without_pulumi_up_when_governance_refuses_but_publishes_the_bundle(tmp_path, evidence, freeze, expected):
     # A policy violation (evidence exits 1) starts at the offline plan, which exits 1 as well.
@@ -255,6 +264,7 @@ def test_a_deploy_refuses_without_pulumi_up_when_governance_refuses_but_publishe
     assert any(c[:2] == ["odoo-platform", "evidence"] for c in agent.commands("Deploy_dev"))
 
 
+@pytest.mark.slow
 def test_a_pull_request_previews_dev_read_only_and_deploys_nothing(tmp_path):
     _, stages = compile_pipeline(DELIVERY)
     (job,) = stages["Preview_dev_pull_request"]["jobs"]
@@ -268,6 +278,7 @@ def test_a_pull_request_previews_dev_read_only_and_deploys_nothing(tmp_path):
     assert not any(c[0] in ("odoo-platform", "curl") and "get.pulumi.com" not in c for c in commands[len(SETUP):])
 
 
+@pytest.mark.slow
 def test_without_a_committed_encryptedkey_the_steps_refuse_before_touching_the_backend(tmp_path):
     _, stages = compile_pipeline(DELIVERY)
     agent = _agent(tmp_path, DELIVERY, _rules(), bootstrapped=False)
@@ -281,6 +292,7 @@ def test_without_a_committed_encryptedkey_the_steps_refuse_before_touching_the_b
 DRIFT = ROOT / ".azure-pipelines" / "drift.yml"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preview_exit", [0, 255])
 def test_drift_exports_before_refresh_and_fails_the_report_when_the_preview_sees_changes(tmp_path, preview_exit):
     _, stages = compile_pipeline(DRIFT)
@@ -328,6 +340,7 @@ def test_the_stack_files_secrets_provider_is_the_one_gitops_uses_and_the_offline
         assert read_stack_config(project, bootstrapped) == config
 
 
+@pytest.mark.slow
 def test_the_delivery_stack_is_previewed_applied_from_its_saved_plan_and_checked_for_drift(tmp_path):
     agent, results = _run_main(tmp_path / "run", _rules(), only={"Preview", "Apply"},
                                pipeline=ROOT / ".azure-pipelines" / "delivery-stack.yml")

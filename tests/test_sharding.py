@@ -77,6 +77,7 @@ def _identity(plan: dict) -> dict:
     return {r["urn"]: (r["type"], r["parent"], r["inputs"], r["protect"], r["retainOnDelete"]) for r in plan["resources"]}
 
 
+@pytest.mark.slow  # the sharded plan runs its stacks in worker processes (jobs=2): an end-to-end run
 def test_the_merged_sharded_plan_equals_the_single_stack_plan():
     # Managed Redis and a created cluster: the two paths that cross from foundation to shards.
     document = _estate(7, environment="staging", image=DIGEST, redis="managed",
