@@ -28,7 +28,7 @@ from odoo_platform.errors import (
     EstateConfigError,
     ToolFailure,
 )
-from odoo_platform.offline.stackfiles import Project, StackConfig, load_project, read_stack_config
+from odoo_platform.offline.stackfiles import Project, load_project, read_stack_config
 from odoo_platform.output import Content, Stopped, check_dir, check_file, write_dir, write_file
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ def load_project_dir(directory: Path) -> Project:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from odoo_platform.offline.cache import plan_stack
     from odoo_platform.offline.plan import summary, write_json, write_plan
 
     project = load_project_dir(Path(args.project)) if args.project else find_project(Path.cwd())
@@ -90,7 +91,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             extra = {f"stacks/{name}/plan.json": entry.copy_plan for name, entry in sharded.stacks.entries.items()}
         else:
             report.step(f"planning {args.stack}")
-            plan, fresh = _plan_stack(project, args.stack, config, region, store)
+            plan, fresh = plan_stack(project, args.stack, config, region, store)
             stacks, planned = [args.stack], [args.stack] * fresh
         policy = None if args.no_policy else _check_policy(project, plan, args)
         if policy:
@@ -142,24 +143,6 @@ def _plan_store(args: argparse.Namespace) -> PlanStore | None:
         raise UsageError(f"--cache-dir: {directory} is not a writable directory (give one you can write, or --no-cache)")
     print(f"note: the plan cache {directory} is not writable; planning every stack", file=sys.stderr)
     return None
-
-
-def _plan_stack(project: Project, stack: str, config: StackConfig, region: str,
-                store: PlanStore | None) -> tuple[dict, bool]:
-    """One stack's plan, and whether it was planned (not found in the cache under its key; then stored there)."""
-    from odoo_platform.offline.cache import stack_key
-    from odoo_platform.offline.engine import run_program
-    from odoo_platform.offline.plan import build_plan
-
-    key = stack_key(project, stack, config, region) if store else ""
-    entry = store.get(key) if store else None
-    if entry is not None:
-        return entry.plan(), False
-    recording = run_program(project, stack, config, region=region)
-    plan = build_plan(recording, config)
-    if store:
-        store.put(key, plan, recording.stack_outputs)
-    return plan, True
 
 
 def _pack_dirs(project: Project, names: list[str] | None) -> list[Path]:

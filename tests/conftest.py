@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import yaml
 
+from odoo_platform.offline.cache import CACHE_DIR_ENV
 from odoo_platform.offline.stackfiles import load_project
 
 pytest_plugins = ["tests.real_postgres"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One plan cache per test run (odoo_platform/offline/cache.py), never the user's: every
+    `odoo-platform plan` a test runs and the shared plans of tests/stack_plans.py use it, so the
+    pytest-xdist workers, which inherit this process's environment, plan each stack once between them."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # a worker: the controller made the directory
+    directory = tempfile.mkdtemp(prefix="odoo-platform-test-plans-")
+    config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+    os.environ[CACHE_DIR_ENV] = directory
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "tests" / "contracts"

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from odoo_platform.offline.cache import PlanStore, default_dir, plan_stack
 from odoo_platform.offline.engine import run_program
 from odoo_platform.offline.plan import build_plan, kubernetes_objects
 from odoo_platform.offline.stackfiles import Project, load_project, read_stack_config
@@ -19,8 +20,12 @@ from tests.conftest import ROOT, write_stack
 def plan_of(stack: str) -> dict[str, Any]:
     project = load_project(ROOT)
     config = read_stack_config(project, project.stack_file(stack))
-    region = config.values["odoo-platform:region"]
-    return build_plan(run_program(project, stack, config, region=region), config)
+    return plan_stack(project, stack, config, config.values["odoo-platform:region"], _store())[0]
+
+
+def _store() -> PlanStore:
+    """The test run's plan cache (conftest.pytest_configure), shared by the test processes."""
+    return PlanStore(default_dir())
 
 
 def all_stacks() -> list[str]:
@@ -53,8 +58,7 @@ def plan_of_estate(project: Project, config: dict[str, Any], stack: str = "test"
     if fresh or key not in _PLANS:
         with tempfile.TemporaryDirectory() as directory:
             stack_config = read_stack_config(project, write_stack(Path(directory) / f"Pulumi.{stack}.yaml", config))
-        plan = build_plan(run_program(project, stack, stack_config, region=config["region"]), stack_config)
         if fresh:
-            return plan
-        _PLANS[key] = plan
+            return build_plan(run_program(project, stack, stack_config, region=config["region"]), stack_config)
+        _PLANS[key] = plan_stack(project, stack, stack_config, config["region"], _store())[0]
     return copy.deepcopy(_PLANS[key])

@@ -174,3 +174,20 @@ class PlanStore:
                 continue
             path.unlink(missing_ok=True)
             total -= status.st_size
+
+
+def plan_stack(project: Project, stack: str, config: StackConfig, region: str,
+               store: PlanStore | None) -> tuple[dict[str, Any], bool]:
+    """One stack's plan, and whether it was planned (not found in `store` under its key; then stored there)."""
+    from odoo_platform.offline.engine import run_program
+    from odoo_platform.offline.plan import build_plan
+
+    key = stack_key(project, stack, config, region) if store else ""
+    entry = store.get(key) if store else None
+    if entry is not None:
+        return entry.plan(), False
+    recording = run_program(project, stack, config, region=region)
+    plan = build_plan(recording, config)
+    if store:
+        store.put(key, plan, recording.stack_outputs)
+    return plan, True
