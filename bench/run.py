@@ -308,6 +308,8 @@ def table(result: dict[str, Any]) -> str:
             notes.append(f"re-planned after the edit: {', '.join(r['replannedStacks'])}")
         if r.get("warmIdenticalToCold") is not None:
             notes.append(f"warm plan {'byte-identical to' if r['warmIdenticalToCold'] else 'DIFFERS from'} a cold one")
+        if r.get("note"):
+            notes.append(r["note"])
         if notes:
             lines.append(f"- {r['tenants']} tenants: " + "; ".join(notes))
     return "\n".join(lines) + "\n"
