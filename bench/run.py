@@ -1,14 +1,18 @@
 """Benchmarks of the offline plan, in ratios against a bare-SDK baseline measured in the same run.
 
-    make bench                     # 10, 100 and 1,000 tenants
+    make bench                                  # 10, 100, 1,000 and 2,000 tenants (long)
     .venv/bin/python bench/run.py --tenants 10 100
+    .venv/bin/python bench/run.py --tenants 2000 --parts inprocess sharded   # some parts, others kept
 
-For each size, a generated hybrid estate (staging, Azure; one tenant in fifty dedicated) is
-planned in one process, policy-checked with the four packs, and planned sharded (foundation,
-then ring-aligned shards of 50 tenants in parallel processes). The baseline registers the
-same number and kinds of resources with the bare Pulumi SDK under the same mocks, in a fresh
-process like every measurement, so the ratios compare like with like on whatever machine
-runs them. Results go to bench/results/ (JSON, a Markdown table, and a PNG chart).
+For each size, a generated hybrid estate (staging, Azure; one tenant in fifty dedicated) whose
+tenants live in a tenant catalogue, and each part in a fresh process: the cold plan in one
+process (and its peak memory); the bare-SDK baseline, which registers the same number and
+kinds of resources with the bare Pulumi SDK under the same mocks; the five policy packs over
+that plan in process and over gRPC (and whether both found the same); the sharded plan into
+an empty plan cache, then the re-plan after one tenant's edit (which stacks were re-planned,
+and up to 100 tenants whether the result is byte-identical to a cold plan), with the peak
+memory of the parent and of the largest worker. Results go to bench/results/ (JSON, a
+Markdown table, a PNG chart) and the README's figures.
 """
 
 from __future__ import annotations
@@ -206,6 +210,7 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
 
 
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 PARTS = ("single", "baseline", "inprocess", "grpc", "sharded")
 
 
@@ -354,7 +359,17 @@ def main() -> None:
     result = _result(rows)
     (RESULTS / "latest.md").write_text(table(result))
     chart(result, RESULTS / "latest.png")
+    readme(table(result))
     print(table(result))
+
+
+def readme(figures: str) -> None:
+    """The README's figures are the run's: the text between its bench markers is replaced."""
+    path = ROOT / "README.md"
+    text = path.read_text()
+    start, end = text.index(README_START), text.index(README_END)
+    intro = "Latest figures (`bench/results/latest.md`, chart `bench/results/latest.png`):\n\n"
+    path.write_text(text[:start + len(README_START)] + "\n" + intro + figures + "\n" + text[end:])
 
 
 if __name__ == "__main__":
