@@ -36,11 +36,19 @@ def catalogue_dir(setting: Any, root: Path) -> Path:
 
 
 def catalogue_files(directory: Path) -> list[Path]:
-    """Every tenant file, in name order (the order tenants are read in, whatever the file system's)."""
-    files = sorted(p for p in directory.iterdir() if p.name.endswith(SUFFIX) and not p.name.startswith("."))
-    if not files:
+    """Every tenant file, in name order (the order tenants are read in, whatever the file system's).
+
+    Anything else but hidden files is refused: a tenant whose file were renamed `acme.yml` and
+    skipped would be planned away, its namespace and filestore volume deleted with it.
+    """
+    entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    stray = next((p for p in entries if not p.name.endswith(SUFFIX) or not p.is_file()), None)
+    if stray is not None:
+        raise EstateConfigError(f"{stray}: is not a <tenant>{SUFFIX} file (a tenant catalogue holds one file per tenant, "
+                                f"named <tenant>{SUFFIX}: rename it, or move it out of {directory})")
+    if not entries:
         raise EstateConfigError(f"{CATALOGUE_KEY}: {directory} holds no <tenant>{SUFFIX} file (add one per tenant)")
-    return files
+    return entries
 
 
 def read_entry(path: Path) -> dict[str, Any]:

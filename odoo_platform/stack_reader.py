@@ -48,7 +48,8 @@ def estate_from_config(values: Mapping[str, str | None], stack_dir: Path) -> Est
         members = [index for index, entry in enumerate(entries) if shard_of(entry) == shard]
         if not members:
             raise EstateConfigError(f"shard: no tenant file of {stack_dir / setting} names shard {shard!r} (a tenant's "
-                                    "ring and shard: place it; use a shard that holds tenants)")
+                                    "ring and shard: place it; a shard stack left without tenants is emptied with "
+                                    "`pulumi destroy`, or its tenants moved with `pulumi state move`)")
         files, entries = [files[i] for i in members], [entries[i] for i in members]
     try:
         return parse_estate(document | {"tenants": entries})

@@ -133,11 +133,13 @@ ACME = "tier: 2\nusers: 25\nhostname: acme.erp.example.com\n"
     ({"acme.yaml": "name: globex\n" + ACME}, {}, r"^/\S+/acme.yaml: name 'globex' differs from the file's name \(rename"),
     ({"acme.yaml": "- tier: 2\n"}, {}, r"^/\S+/acme.yaml: is not a mapping"),
     ({"acme.yaml": ACME + "tier: 3\n"}, {}, r"^/\S+/acme.yaml: line 4: duplicate key 'tier'"),
-    ({"notes.txt": "not a tenant"}, {}, r"^tenantCatalogue: /\S+/catalogue holds no <tenant>.yaml file \(add one"),
+    ({}, {}, r"^tenantCatalogue: /\S+/catalogue holds no <tenant>.yaml file \(add one"),
+    ({"acme.yaml": ACME, "globex.yml": ACME}, {}, r"^/\S+/globex.yml: is not a <tenant>.yaml file .*rename it"),
+    ({"acme.yaml": ACME, "README.md": "notes"}, {}, r"^/\S+/README.md: is not a <tenant>.yaml file"),
     ({"acme.yaml": ACME}, {"tenants": [{"name": "x", "tier": 1, "users": 1, "hostname": "x.example.com"}]},
      r"^tenantCatalogue: is set beside tenants \(keep an estate's tenants in one place"),
     ({"acme.yaml": ACME}, {"shard": "early-1", "foundationStack": "dev-foundation"},
-     r"^shard: no tenant file of /\S+/catalogue names shard 'early-1'"),
+     r"^shard: no tenant file of /\S+/catalogue names shard 'early-1' .*pulumi destroy"),
 ])
 def test_catalogue_errors_name_the_file_and_the_fix(tmp_path, files, changes, expected):
     assert len((message := _error(tmp_path, files, **changes)).splitlines()) == 1

@@ -43,7 +43,10 @@ def source_commit(root: Path) -> dict[str, Any]:
 
 
 def config_digest(plan: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(plan["config"], sort_keys=True).encode()).hexdigest()
+    """The config and every tenant as the program exported it: a catalogued estate's config names only
+    the catalogue's directory, so a tenant edit must change the digest through the tenants."""
+    identity = {"config": plan["config"], "tenants": plan["outputs"].get("tenants") or {}}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
 def write_bundle(
