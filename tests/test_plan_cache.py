@@ -169,3 +169,28 @@ def test_every_kind_of_edit_re_plans_what_it_affects_and_merges_to_the_cold_plan
         cold, warm, planned = plans.cold_and_warm(capsys)
         assert planned == REPLANNED[name], name
         same_files(cold, warm)
+
+
+def test_a_tenant_file_edited_while_the_program_runs_stores_nothing(project, tmp_path, monkeypatch):
+    from odoo_platform.errors import ToolFailure
+    from odoo_platform.offline import engine
+    from odoo_platform.offline.stackfiles import StackConfig
+
+    directory = tmp_path / "catalogue"
+    directory.mkdir()
+    (directory / "acme.yaml").write_text("tier: 2\nusers: 25\nhostname: acme.erp.example.com\n")
+    document = estate(tenantCatalogue=str(directory))
+    document.pop("tenants")
+    config = StackConfig(values=_values(document))
+    running = engine.run_program
+
+    def edited_meanwhile(*args, **kwargs):
+        recording = running(*args, **kwargs)
+        (directory / "acme.yaml").write_text("tier: 2\nusers: 26\nhostname: acme.erp.example.com\n")
+        return recording
+
+    monkeypatch.setattr(engine, "run_program", edited_meanwhile)
+    store = cache.PlanStore(tmp_path / "plans")
+    with pytest.raises(ToolFailure, match=r"^the inputs of stack t .* changed while it was planned: plan again"):
+        cache.plan_stack(project, "t", config, "westeurope", store)
+    assert not list((tmp_path / "plans").glob("*.plan"))

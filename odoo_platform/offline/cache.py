@@ -32,6 +32,7 @@ from typing import IO, Any, Mapping
 import odoo_platform
 from odoo_platform.catalogue import CATALOGUE_KEY
 from odoo_platform.config import CONFIG_NAMESPACE
+from odoo_platform.errors import ToolFailure
 from odoo_platform.offline.stackfiles import Project, StackConfig
 from odoo_platform.releases import LEDGER_NAME
 from odoo_platform.stack_reader import estate_from_config
@@ -189,5 +190,15 @@ def plan_stack(project: Project, stack: str, config: StackConfig, region: str,
     recording = run_program(project, stack, config, region=region)
     plan = build_plan(recording, config)
     if store:
+        unchanged(project, stack, config, region, None, key)
         store.put(key, plan, recording.stack_outputs)
     return plan, True
+
+
+def unchanged(project: Project, stack: str, config: StackConfig, region: str, references: Mapping[str, Any] | None,
+              key: str) -> None:
+    """Refuse a plan whose inputs changed while the program ran (a tenant file, the ledger, the code edited or
+    checked out meanwhile): stored under the key of the inputs it started from, it would be reused for them."""
+    if stack_key(project, stack, config, region, references) != key:
+        raise ToolFailure(f"the inputs of stack {stack} (its config, tenant files, release ledger or code) changed "
+                          "while it was planned: plan again")

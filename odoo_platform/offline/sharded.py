@@ -22,7 +22,7 @@ from typing import Any
 from odoo_platform import progress
 from odoo_platform.config import Estate
 from odoo_platform.errors import ToolFailure
-from odoo_platform.offline.cache import Entry, PlanStore, stack_key
+from odoo_platform.offline.cache import Entry, PlanStore, stack_key, unchanged
 from odoo_platform.offline.engine import ORGANIZATION
 from odoo_platform.offline.stackfiles import StackConfig, load_project
 from odoo_platform.program import KUBECONFIG_OUTPUT, PLATFORM_OUTPUT, PLATFORM_SECRETS_OUTPUT
@@ -160,7 +160,9 @@ def _plan_stack(root: Path, stack: str, config: StackConfig, region: str,
     from odoo_platform.offline.engine import run_program
     from odoo_platform.offline.plan import build_plan
 
-    recording = run_program(load_project(root), stack, config, region=region, stack_references=references)
+    project = load_project(root)
+    recording = run_program(project, stack, config, region=region, stack_references=references)
+    unchanged(project, stack, config, region, references, key)
     PlanStore(store).put(key, build_plan(recording, config), recording.stack_outputs)
 
 
