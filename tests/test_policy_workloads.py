@@ -255,3 +255,18 @@ def test_a_pod_rule_reports_every_offending_container():
     found = RULES["SEG-04"].violations(workload("kubernetes:apps/v1:DaemonSet", spec), PROD)
     assert sorted(CONTAINER_SUBJECT.match(m).group(1) for m in found) == ["init", "sidecar"]
     assert any(m.startswith("init container 'init' ") for m in found)
+
+
+def test_a_pod_is_walked_again_outside_an_evaluation_and_per_type_inside_one():
+    from odoo_platform.policy.rule import Resource, pod, walking_once
+
+    props = {"spec": {"template": {"spec": {"containers": [{"name": "a"}]}}}}
+    deployment = Resource(type="kubernetes:apps/v1:Deployment", urn="urn:d", props=props)
+    assert [c.name for c in pod(deployment).containers] == ["a"]
+    props["spec"]["template"]["spec"]["containers"].append({"name": "b"})  # a caller may edit between calls
+    assert [c.name for c in pod(deployment).containers] == ["a", "b"]
+    with walking_once():
+        assert pod(deployment) is pod(deployment)
+        # The same properties read as another kind are another pod (a CronJob's pod lies elsewhere).
+        cron = Resource(type="kubernetes:batch/v1:CronJob", urn="urn:c", props=props)
+        assert pod(cron).containers == ()

@@ -29,7 +29,8 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from odoo_platform.errors import ToolFailure
-from odoo_platform.policy.pack import Assembled, assemble, stack_context
+from odoo_platform.policy.pack import Assembled, assemble, converting_once, stack_context
+from odoo_platform.policy.rule import walking_once
 from odoo_platform.policy.rules import PACKS
 from odoo_platform.policy.runner import (
     LEVEL_CODES,
@@ -115,14 +116,15 @@ def evaluate_packs(names: Sequence[str], plan: dict[str, Any], overrides: dict[s
         enabled.extend(_Enabled(name, pack, policy, levels[policy.name], stack) for policy in pack.policies
                        if levels[policy.name] != LEVEL_CODES["disabled"])
     resource_policies = [e for e in enabled if isinstance(e.policy, ResourceValidationPolicy)]
-    # Resource by resource, every policy in turn: rules reading the same resource's pod walk it once (rule.pod).
-    for args in stack.custom:
-        for each in resource_policies:
-            each.evaluate(args, args.urn)
-    stack_args = StackValidationArgs(stack.resources, None, _NO_TAGS)
-    for each in enabled:
-        if not isinstance(each.policy, ResourceValidationPolicy):
-            each.evaluate(stack_args, "")
+    with walking_once(), converting_once():
+        # Resource by resource, every policy in turn: rules reading the same resource's pod walk it once.
+        for args in stack.custom:
+            for each in resource_policies:
+                each.evaluate(args, args.urn)
+        stack_args = StackValidationArgs(stack.resources, None, _NO_TAGS)
+        for each in enabled:
+            if not isinstance(each.policy, ResourceValidationPolicy):
+                each.evaluate(stack_args, "")
     return canonical([f for each in enabled for f in each.found], changed)
 
 

@@ -3,9 +3,10 @@ in process by odoo_platform.policy.inprocess. Both take the policies `assemble` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from pulumi.runtime.config import CONFIG, get_config, get_config_env
 from pulumi_policy import (
@@ -87,22 +88,34 @@ def _resource_policy(rule: Rule, context: Context, level: EnforcementLevel) -> R
                                     enforcement_level=level, severity=Severity(rule.severity.value))
 
 
-_last_stack: tuple[Any, tuple[Resource, ...]] = (None, ())
-"""The last stack's resources as rules see them, by the identity of the list they came from: in
-process every stack policy is handed the same list, converted once."""
+_last_stack: Optional[tuple[Any, tuple[Resource, ...]]] = None
+"""Inside `converting_once()`: the last stack's resources as rules see them, by the identity of the list
+they came from (in process every stack policy is handed the same list). None outside: each call converts."""
+
+
+@contextmanager
+def converting_once() -> Iterator[None]:
+    """While the block runs, stack policies handed the same resource list convert it once."""
+    global _last_stack
+    _last_stack = (None, ())
+    try:
+        yield
+    finally:
+        _last_stack = None  # no stack kept alive past the evaluation
 
 
 def _stack_resources(args: StackValidationArgs) -> tuple[Resource, ...]:
     global _last_stack
-    source, converted = _last_stack  # one read: another thread may replace the pair, never half of it
-    if source is args.resources:
-        return converted
+    last = _last_stack  # one read: another thread may replace the pair, never half of it
+    if last is not None and last[0] is args.resources:
+        return last[1]
     converted = tuple(
         Resource(type=r.resource_type, urn=r.urn, props=r.props, parent=r.parent.urn if r.parent else None,
                  dependencies=tuple(d.urn for d in r.dependencies))
         for r in args.resources
     )
-    _last_stack = (args.resources, converted)
+    if last is not None:
+        _last_stack = (args.resources, converted)
     return converted
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Optional, Union
@@ -163,9 +164,21 @@ class Pod:
     containers: tuple[Container, ...]
 
 
-_last_pod: tuple[Any, Optional[Pod]] = (None, None)
-"""The last pod walked, by the identity of the properties it was walked from: several rules read the
-pod of the same resource one after another (in process they share its properties object)."""
+_last_pod: Optional[tuple[Any, str, Optional[Pod]]] = None
+"""Inside `walking_once()`: the last pod walked, by the identity of the properties and the type it was
+walked from. None outside: every call walks (a caller may edit a resource's properties between calls)."""
+
+
+@contextmanager
+def walking_once() -> Iterator[None]:
+    """While the block runs, rules reading the same resource's pod one after another walk it once (the
+    in-process evaluator: its resources' properties are read-only and shared by every policy)."""
+    global _last_pod
+    _last_pod = (None, "", None)
+    try:
+        yield
+    finally:
+        _last_pod = None  # no properties kept alive past the evaluation
 
 
 def pod(resource: Resource) -> Optional[Pod]:
@@ -173,11 +186,13 @@ def pod(resource: Resource) -> Optional[Pod]:
     global _last_pod
     if resource.type not in K8S_WORKLOADS:
         return None
-    props, walked = _last_pod  # one read: another thread may replace the pair, never half of it
-    if props is resource.props:
-        return walked
+    last = _last_pod  # one read: another thread may replace the triple, never part of it
+    if last is None:
+        return _walk(resource)
+    if last[0] is resource.props and last[1] == resource.type:
+        return last[2]
     walked = _walk(resource)
-    _last_pod = (resource.props, walked)
+    _last_pod = (resource.props, resource.type, walked)
     return walked
 
 
