@@ -8,13 +8,13 @@ reaches one ring, never the whole estate. Every stack runs with the policy packs
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from odoo_platform.config import Estate
+from odoo_platform.config import CONFIG_NAMESPACE, Estate
 from odoo_platform.errors import EstateConfigError
 from odoo_platform.offline.sharded import stack_config
 from odoo_platform.offline.stackfiles import StackConfig
@@ -27,6 +27,8 @@ OPERATIONS = ("preview", "up")
 class FleetStack(Protocol):
     """What the fleet needs of an Automation API stack (pulumi.automation.Stack has it)."""
 
+    def get_all_config(self) -> Mapping[str, Any]: ...
+    def remove_all_config(self, keys: list[str]) -> None: ...
     def set_all_config(self, config: Any) -> None: ...
     def preview(self, **options: Any) -> Any: ...
     def up(self, **options: Any) -> Any: ...
@@ -84,7 +86,13 @@ def _run_one(base_stack: str, shard: str, config: StackConfig, estate: Estate, o
     name = f"{base_stack}-{shard}"
     try:
         stack = open_stack(name)
-        stack.set_all_config(_config_values(stack_config(config, base_stack, shard, estate)))
+        wanted = _config_values(stack_config(config, base_stack, shard, estate))
+        # `set_all_config` only adds: a key an earlier run wrote and this config no longer has (a shard's inline
+        # tenant list, once the estate moved to a tenant catalogue) would stay, and contradict the new keys.
+        stale = [key for key in stack.get_all_config() if key.startswith(f"{CONFIG_NAMESPACE}:") and key not in wanted]
+        if stale:
+            stack.remove_all_config(stale)
+        stack.set_all_config(wanted)
         outcome = getattr(stack, operation)(policy_packs=list(policy_packs))
         return StackResult(stack=name, wave=wave, ok=True, summary=_summary(outcome))
     except Exception as exc:  # noqa: BLE001 - one stack's failure is reported and stops the fleet, never crashes it

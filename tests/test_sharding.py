@@ -121,8 +121,15 @@ class FakeStack:
         self.name, self.log, self.fail, self.gate, self.peak = name, log, fail, gate, peak
         self.config: dict = {}
 
+    def get_all_config(self) -> dict:
+        return dict(self.config)
+
+    def remove_all_config(self, keys) -> None:
+        for key in keys:
+            del self.config[key]
+
     def set_all_config(self, config) -> None:
-        self.config = {key: value.value for key, value in config.items()}
+        self.config |= {key: value.value for key, value in config.items()}  # adds, as `pulumi config set-all` does
 
     def _run(self, operation: str, options: dict):
         with self.gate:
@@ -179,3 +186,26 @@ def test_without_the_pulumi_cli_the_fleet_says_so(monkeypatch, capsys):
     monkeypatch.setenv("PATH", "/nonexistent")
     assert main(["fleet", "preview", "--stack", "prod"]) == 2
     assert "the Pulumi CLI is not installed here" in capsys.readouterr().err
+
+
+def test_the_fleet_removes_the_keys_an_earlier_run_wrote_and_the_config_no_longer_has(tmp_path):
+    # The shard stacks of an estate that listed its tenants inline, now moved to a tenant catalogue.
+    document = _estate(5)
+    stacks: dict[str, FakeStack] = {}
+
+    def open_stack(name: str) -> FakeStack:
+        if name not in stacks:
+            stacks[name] = FakeStack(name, [], set(), threading.Semaphore(10), [])
+            stacks[name].config = {"odoo-platform:tenants": "[...]", "azure-native:location": "westeurope"}
+        return stacks[name]
+
+    directory = tmp_path / "catalogue"
+    directory.mkdir()
+    for tenant in document.pop("tenants"):
+        (directory / f"{tenant.pop('name')}.yaml").write_text(json.dumps(tenant))
+    result = run_fleet("prod", _config(document | {"tenantCatalogue": str(directory)}), ROOT / "stacks", "preview",
+                       open_stack, [], 2)
+    assert result.ok, [r.summary for r in result.results]
+    for stack in stacks.values():
+        assert "odoo-platform:tenants" not in stack.config and "odoo-platform:tenantCatalogue" in stack.config
+        assert stack.config["azure-native:location"] == "westeurope"  # another namespace's key is not the fleet's
