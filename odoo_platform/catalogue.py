@@ -11,7 +11,6 @@ directory and keeps the tenants whose own `ring` and `shard` name it.
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +83,3 @@ def shard_of(entry: dict[str, Any]) -> str:
     Field types are checked when the estate is parsed; here a mistyped value simply names no shard.
     """
     return f"{entry.get('ring', Tenant.model_fields['ring'].default)}-{entry.get('shard') or 1}"
-
-
-def locate(message: str, files: list[Path]) -> str:
-    """A validation message with `tenants[i]` replaced by the file that entry came from."""
-
-    def file_of(match: re.Match[str]) -> str:
-        index = int(match.group(1))
-        if index >= len(files):
-            return match.group(0)
-        return f"{files[index]}: " if match.group(2) else str(files[index])
-
-    return re.sub(r"tenants\[(\d+)\](\.)?", file_of, message)

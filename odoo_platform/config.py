@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 from pydantic import (
@@ -18,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictBool,
     StrictInt,
     ValidationError,
@@ -678,6 +682,8 @@ class Estate(_Model):
         default_factory=dict,
         description="Image per ring while a release is being promoted (written by `odoo-platform promote`).",
     )
+    _tenant_files: tuple[Path, ...] = PrivateAttr(default=())
+    """Where each tenant came from, in order, for a catalogued estate (stack_reader): not a setting."""
 
     @field_validator("region")
     @classmethod
@@ -886,6 +892,16 @@ class Estate(_Model):
     def tier(self, tenant: Tenant) -> TierSpec:
         return self.tiers[tenant.tier]
 
+    @contextmanager
+    def located(self) -> Iterator[None]:
+        """Errors of the block that name `tenants[i]` name that tenant's catalogue file instead."""
+        try:
+            yield
+        except EstateConfigError as exc:
+            if not self._tenant_files:
+                raise
+            raise EstateConfigError(locate(str(exc), list(self._tenant_files))) from None
+
     def tenant(self, name: str) -> Tenant:
         for tenant in self.tenants:
             if tenant.name == name:
@@ -926,6 +942,18 @@ class FieldError(ValueError):
         super().__init__(message)
         self.path = path
         self.message = message
+
+
+def locate(message: str, files: list[Path]) -> str:
+    """A message with `tenants[i]` replaced by the file that entry came from (a tenant catalogue's)."""
+
+    def file_of(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        if index >= len(files):
+            return match.group(0)
+        return f"{files[index]}: " if match.group(2) else str(files[index])
+
+    return re.sub(r"tenants\[(\d+)\](\.)?", file_of, message)
 
 
 def parse_estate(raw: dict[str, object]) -> Estate:

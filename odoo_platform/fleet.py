@@ -66,7 +66,8 @@ def run_fleet(
         raise EstateConfigError(f"fleet: {operation!r} is not an operation (use preview or up)")
     estate = estate_from_config(config.values, stack_dir)
     result = FleetResult(operation=operation)
-    plan = waves(estate)
+    with estate.located():
+        plan = waves(estate)
     for number, wave in enumerate(plan, start=1):
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             futures = [pool.submit(_run_one, base_stack, shard, config, estate, operation, open_stack, policy_packs, number)
@@ -127,5 +128,7 @@ def automation_workspace(root: Path) -> OpenStack:
 
 def shard_stacks(base_stack: str, config: StackConfig, stack_dir: Path) -> list[list[str]]:
     """The stack names of a fleet run, wave by wave."""
-    return [[f"{base_stack}-{shard}" for shard in wave] for wave in waves(estate_from_config(config.values, stack_dir))]
+    estate = estate_from_config(config.values, stack_dir)
+    with estate.located():
+        return [[f"{base_stack}-{shard}" for shard in wave] for wave in waves(estate)]
 

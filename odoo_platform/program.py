@@ -326,10 +326,11 @@ def _server_handle(database: ManagedPostgres) -> PostgresServer:
 def main(stack_dir: Path) -> None:
     """`stack_dir`: the directory of the stack files, with the release ledger and any tenant catalogue."""
     estate = read_estate(stack_dir)
-    check_rings(estate, load_ledger(stack_dir / LEDGER_NAME))
-    if estate.shard == FOUNDATION:
-        build_foundation(estate)
-    elif estate.shard:
-        build_shard(estate)
-    else:
-        build_estate(estate)
+    with estate.located():
+        check_rings(estate, load_ledger(stack_dir / LEDGER_NAME))
+        if estate.shard == FOUNDATION:
+            build_foundation(estate)
+        elif estate.shard:
+            build_shard(estate)
+        else:
+            build_estate(estate)

@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from odoo_platform.catalogue import CATALOGUE_KEY, locate, read_catalogue, shard_of
-from odoo_platform.config import CONFIG_NAMESPACE, Estate, parse_estate
+from odoo_platform.catalogue import CATALOGUE_KEY, read_catalogue, shard_of
+from odoo_platform.config import CONFIG_NAMESPACE, Estate, locate, parse_estate
 from odoo_platform.errors import EstateConfigError
 
 FOUNDATION = "foundation"  # sharding.FOUNDATION (sharding builds on this module)
@@ -52,9 +52,11 @@ def estate_from_config(values: Mapping[str, str | None], stack_dir: Path) -> Est
                                     "`pulumi destroy`, or its tenants moved with `pulumi state move`)")
         files, entries = [files[i] for i in members], [entries[i] for i in members]
     try:
-        return parse_estate(document | {"tenants": entries})
+        estate = parse_estate(document | {"tenants": entries})
     except EstateConfigError as exc:
         raise EstateConfigError(locate(str(exc), files)) from None
+    estate._tenant_files = tuple(files)
+    return estate
 
 
 def decode(value: str | None) -> Any:

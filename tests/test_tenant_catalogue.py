@@ -166,3 +166,17 @@ def test_the_plan_command_reads_a_catalogue_and_reports_a_bad_file_in_one_line(t
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "catalogue/t0001.yaml: tier: 9: input should be less than or equal to 3" in error
     assert len(error.splitlines()) == 1
+
+
+def test_an_error_found_after_reading_names_the_tenant_file(tmp_path, capsys):
+    # Sizing is checked when the estate is planned, not when it is read: the message still names the file.
+    tenants = _tenants(2)
+    tenants[1]["users"] = 5000
+    document = estate(tenantCatalogue=str(_catalogue(tmp_path / "catalogue", tenants)))
+    document.pop("tenants")
+    stack = tmp_path / "Pulumi.cat.yaml"
+    stack.write_text(yaml.safe_dump({"config": _values(document)}))
+    assert main(["plan", "--stack", "cat", "--config", str(stack), "--out", str(tmp_path / "out"), "--no-policy",
+                 "--no-cache"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "catalogue/t0001.yaml: users: 5000" in error and "tenants[" not in error, error

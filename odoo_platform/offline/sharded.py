@@ -91,7 +91,8 @@ def plan_sharded(root: Path, stack: str, config: StackConfig, region: str, jobs:
     foundation = f"{stack}-{FOUNDATION}"
     reference = f"{ORGANIZATION}/{project.name}/{foundation}"
     planned: list[str] = []
-    shards = shards_of(estate)
+    with estate.located():
+        shards = shards_of(estate)
     # The stacks run in worker processes, whose progress would not reach the terminal: the
     # parent reports each stack as its plan is in hand (planned, or found in the store).
     report = progress.current()
