@@ -125,8 +125,13 @@ def test_a_damaged_entry_is_planned_again_and_the_cache_deletes_only_its_own_fil
     assert entry.exists()
     old = 1_000_000_000
     os.utime(entry, (old, old))
+    # What a killed run left while writing: removed once old, never while it may still be written.
+    abandoned, writing = plans.cache / f".{'a' * 64}.x1.tmp", plans.cache / f".{'b' * 64}.x2.tmp"
+    abandoned.write_text("half"), writing.write_text("half")
+    os.utime(abandoned, (old, old))
     cache.PlanStore(plans.cache).prune(max_bytes=0)
     assert not entry.exists() and (plans.cache / "notes.txt").read_text() == "mine"
+    assert not abandoned.exists() and writing.exists()
 
 
 def test_a_cache_directory_that_cannot_be_written_is_one_line(tmp_path, capsys):

@@ -41,6 +41,8 @@ CACHE_DIR_ENV = "ODOO_PLATFORM_CACHE_DIR"
 FORMAT = 1
 SUFFIX = ".plan"
 ENTRY = re.compile(r"^[0-9a-f]{64}\.plan$")
+STAGING = re.compile(r"^\.[0-9a-f]{64}\..+\.tmp$")
+"""An entry being written (`put`): one left by a killed run is removed once it is old."""
 MAX_BYTES = 4 << 30
 """Past this much, entries are pruned, least recently used first (a 1,000-tenant estate's stacks are ~0.5 GiB)."""
 RECENT_SECONDS = 3600
@@ -51,7 +53,13 @@ def default_dir() -> Path:
     """`$ODOO_PLATFORM_CACHE_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/odoo-platform/plans`."""
     if os.environ.get(CACHE_DIR_ENV):
         return Path(os.environ[CACHE_DIR_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "odoo-platform" / "plans"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "odoo-platform" / "plans"
+    try:
+        home = Path.home()
+    except RuntimeError:  # no HOME and no passwd entry for this uid (some containers): a directory never writable
+        home = Path("/nonexistent")
+    return home / ".cache" / "odoo-platform" / "plans"
 
 
 @functools.cache
@@ -168,6 +176,12 @@ class PlanStore:
             return
         total = sum(status.st_size for status, _ in entries)
         recent = time.time() - RECENT_SECONDS
+        try:
+            abandoned = [p for p in self.directory.iterdir() if STAGING.match(p.name) and p.stat().st_mtime < recent]
+        except OSError:
+            abandoned = []
+        for path in abandoned:
+            path.unlink(missing_ok=True)
         for status, path in sorted(entries, key=lambda item: item[0].st_mtime):
             if total <= max_bytes:
                 break
