@@ -264,6 +264,7 @@ def test_signature_verification_covers_every_odoo_image():
     assert check([signed], DEV) == []
 
 
+@pytest.mark.slow  # imports every cloud SDK module the stacks use: a check against outside packages
 def test_taggable_types_follow_the_sdks():
     """TAG-01 covers exactly the cloud types of the stacks whose SDK class accepts `tags`."""
     import importlib

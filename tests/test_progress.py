@@ -133,6 +133,7 @@ def test_json_output_has_no_progress(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.startswith("{")
 
 
+@pytest.mark.slow  # two plans in subprocesses, one on a pseudo-terminal: the reporter itself is tested above
 def test_a_plan_shows_progress_on_a_terminal_and_prints_the_same(tmp_path):
     config = write_stack(tmp_path / "small.yaml", SMALL)
     argv = [sys.executable, "-m", "odoo_platform", "plan", "--stack", "dev", "--config", str(config),
