@@ -13,10 +13,10 @@ plan: $(STAMP)
 
 # `make test` is the fast group; `make test-slow` the end-to-end runs marked slow (real PostgreSQL, Checkov,
 # Chromium, pipeline dry runs, ...). CI (.ci/run) runs both; a bare `pytest` runs everything, in one process.
-# The fast group runs in two processes (pytest-xdist), a test file per process at a time so its module
-# fixtures are made once: on 2 cores about a third less wall time, though each process plans the stacks itself.
+# The fast group runs in two processes (pytest-xdist) that steal work from each other as they finish, so
+# neither waits on the other; the plans they share come from the run's own plan cache (tests/conftest.py).
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile
+	$(PY) -m pytest -m "not slow" -n 2 --dist worksteal
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
